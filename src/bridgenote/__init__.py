@@ -1,0 +1,3 @@
+"""Bridgenote: a bilingual lifestyle social platform."""
+
+__version__ = "0.1.0"

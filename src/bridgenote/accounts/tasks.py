@@ -1,0 +1,1 @@
+"""Background jobs: data export archive, purge after account deletion."""

@@ -1,0 +1,100 @@
+"""``bridgenote`` command line: serve, worker, migrate, seed, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bridgenote.config import get_settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "bridgenote.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+    )
+
+
+def _migrate(_args: argparse.Namespace) -> None:
+    from bridgenote import migrate
+
+    migrate.upgrade(get_settings().database_url)
+    print("database is up to date")
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from bridgenote import registry
+    from bridgenote.core.jobs import Worker
+    from bridgenote.core.runtime import Runtime
+
+    settings = get_settings()
+    registry.load_tasks()
+
+    async def main() -> None:
+        runtime = Runtime.create(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        queues = tuple(args.queue) if args.queue else None
+        worker = Worker(runtime.db, runtime, poll_seconds=settings.worker_poll_seconds, queues=queues)
+        try:
+            if args.drain:
+                ran = await worker.drain()
+                print(f"ran {ran} jobs")
+            else:
+                await worker.run_forever(stop)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from bridgenote.seed import run_seed
+
+    asyncio.run(run_seed(get_settings(), users=args.users, notes=args.notes, force=args.force))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="bridgenote")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (and the in-process worker)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", action="store_true")
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+
+    worker = sub.add_parser("worker", help="run background jobs in this process")
+    worker.add_argument("--queue", action="append", help="only these queues (repeatable)")
+    worker.add_argument("--drain", action="store_true", help="run what is ready, then exit")
+    worker.set_defaults(func=_worker)
+
+    seed = sub.add_parser("seed", help="load the bilingual demo data")
+    seed.add_argument("--users", type=int, default=36)
+    seed.add_argument("--notes", type=int, default=300)
+    seed.add_argument("--force", action="store_true", help="seed even if the database has users")
+    seed.set_defaults(func=_seed)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,58 @@
+"""Process-wide services, built once from :class:`Settings` and shared by requests and jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridgenote.config import Settings
+from bridgenote.core.counters import ViewCounter
+from bridgenote.core.db import Database
+from bridgenote.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bridgenote.core.storage import LocalStorage, Storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    storage: Storage
+    limiter: RateLimiter
+    redis: Any = None
+    views: ViewCounter = field(default_factory=ViewCounter)
+
+    @classmethod
+    def create(cls, settings: Settings) -> Runtime:
+        redis = None
+        limiter: RateLimiter
+        if settings.redis_url:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(settings.redis_url, decode_responses=False)
+            limiter = RedisRateLimiter(redis)
+        else:
+            limiter = MemoryRateLimiter()
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            storage=LocalStorage(settings.media_root),
+            limiter=limiter,
+            redis=redis,
+        )
+
+    async def flush_periodic(self) -> None:
+        if self.views.pending():
+            async with self.db.transaction() as session:
+                await self.views.flush(session)
+
+    async def close(self) -> None:
+        try:
+            await self.flush_periodic()
+        except Exception:
+            log.exception("could not flush view counters at shutdown")
+        await self.db.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()

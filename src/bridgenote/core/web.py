@@ -1,0 +1,196 @@
+"""The HTTP edge shared by every domain: transactions, viewer, CSRF, rate limits, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bridgenote.core import i18n
+from bridgenote.core.auth import ANONYMOUS, Viewer
+from bridgenote.core.errors import AppError, Forbidden, Unauthorized
+from bridgenote.core.ratelimit import enforce
+from bridgenote.core.runtime import Runtime
+from bridgenote.core.security import constant_time_equals
+
+log = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "bn_session"
+CSRF_COOKIE = "bn_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+Authenticator = Callable[[AsyncSession, str, str], Awaitable[Viewer | None]]
+
+
+class TransactionalRoute(APIRoute):
+    """One request is one transaction: commit after the endpoint returns (before the
+    response leaves), roll back if it raises, then run after-commit hooks."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def transactional(request: Request) -> Response:
+            runtime: Runtime = request.app.state.runtime
+            async with runtime.db.transaction(write=request.method not in SAFE_METHODS) as session:
+                request.state.session = session
+                return await handler(request)
+
+        return transactional
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_session(request: Request) -> AsyncSession:
+    session: AsyncSession | None = getattr(request.state, "session", None)
+    if session is None:
+        raise RuntimeError("route is not a TransactionalRoute")
+    return session
+
+
+def _credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "api", token.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return "session", cookie
+    return None
+
+
+async def get_viewer(request: Request, session: Annotated[AsyncSession, Depends(get_session)]) -> Viewer:
+    cached: Viewer | None = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    viewer = ANONYMOUS
+    credentials = _credentials(request)
+    if credentials is not None:
+        authenticate: Authenticator = request.app.state.authenticate
+        found = await authenticate(session, credentials[0], credentials[1])
+        if found is None and credentials[0] == "api":
+            raise Unauthorized("That access token is not valid.", code="invalid_token")
+        if found is not None:
+            viewer = found
+            i18n.set_language(viewer.ui_language)
+            if viewer.auth_kind == "session" and request.method not in SAFE_METHODS:
+                _check_csrf(request, viewer)
+    request.state.viewer = viewer
+    return viewer
+
+
+def _check_csrf(request: Request, viewer: Viewer) -> None:
+    """Cookie-authenticated writes must echo the session's CSRF token (header or form field)."""
+    sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "csrf_form_token", None)
+    if not sent or not viewer.csrf_token or not constant_time_equals(sent, viewer.csrf_token):
+        raise Forbidden("The security token of this form is missing or out of date. Reload the page and try again.", code="csrf_failed")
+
+
+async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
+    if not viewer.is_authenticated:
+        raise Unauthorized()
+    if viewer.state == "suspended":
+        raise Forbidden("Your account is suspended.", code="account_suspended")
+    return viewer
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def rate_limit(name: str, *, per: str = "user") -> Callable[..., Awaitable[None]]:
+    """Dependency enforcing ``settings.ratelimit_<name>`` per user (or per IP for anonymous
+    actions such as sign-up and login)."""
+
+    async def dependency(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> None:
+        if not runtime.settings.ratelimit_enabled:
+            return
+        rule = getattr(runtime.settings, f"ratelimit_{name}")
+        if per == "ip":
+            key = f"{name}:ip:{client_ip(request)}"
+        else:
+            viewer: Viewer | None = getattr(request.state, "viewer", None)
+            key = f"{name}:u:{viewer.id}" if viewer and viewer.id else f"{name}:ip:{client_ip(request)}"
+        await enforce(runtime.limiter, key, limit=rule.limit, window=rule.window)
+
+    return dependency
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+UserDep = Annotated[Viewer, Depends(require_user)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+class LanguageMiddleware:
+    """Sets the UI language for the request from ``Accept-Language`` (``?lang=`` wins);
+    an authenticated viewer's own setting overrides both in :func:`get_viewer`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = dict(scope.get("headers") or [])
+            accept = headers.get(b"accept-language", b"").decode("latin-1")
+            language = i18n.negotiate(accept)
+            cookie = headers.get(b"cookie", b"").decode("latin-1")
+            for part in cookie.split(";"):
+                name, _sep, value = part.strip().partition("=")
+                if name == "bn_lang" and value in i18n.UI_LANGUAGES:
+                    language = value
+            i18n.set_language(language)
+        await self.app(scope, receive, send)
+
+
+def error_json(status: int, code: str, message: str, *, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    details = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        details.append({"field": ".".join(location), "message": str(error.get("msg", "")), "type": error.get("type")})
+    return details
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, exc: AppError) -> Response:
+        message = i18n.gettext(exc.message, **exc.params)
+        return error_json(exc.status_code, exc.code, message, headers=exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        details = _field_errors(exc)
+        if any(d["type"] == "json_invalid" for d in details):
+            return error_json(400, "malformed_json", i18n.gettext("The request body is not valid JSON."))
+        return error_json(422, "validation_error", i18n.gettext("Some fields are not valid."), details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_json(404, "not_found", i18n.gettext("We could not find that."))
+        if exc.status_code == 405:
+            return error_json(405, "method_not_allowed", i18n.gettext("That method is not allowed here."))
+        return error_json(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return error_json(500, "internal_error", i18n.gettext("Something went wrong on our side. Please try again."))
