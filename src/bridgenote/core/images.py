@@ -17,7 +17,13 @@ from bridgenote.core.errors import BadRequest, PayloadTooLarge, UnsupportedMedia
 MAX_PIXELS = 50_000_000
 MAX_SIDE = 20_000
 # Pillow identifies formats by content (magic bytes), never by file name.
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif", "AVIF": "image/avif"}
+IMAGE_FORMATS = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "GIF": "image/gif",
+    "AVIF": "image/avif",
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,9 @@ def probe_image(data: bytes, *, max_bytes: int) -> ProbedImage:
                 fmt = img.format or ""
                 width, height = img.size
                 if fmt not in IMAGE_FORMATS:
-                    raise UnsupportedMedia("Only JPEG, PNG, WebP, GIF and AVIF images are supported.", code="unsupported_image")
+                    raise UnsupportedMedia(
+                        "Only JPEG, PNG, WebP, GIF and AVIF images are supported.", code="unsupported_image"
+                    )
                 _check_dimensions(width, height)
                 img.load()  # decodes every byte: truncated files fail here
     except (UnsupportedMedia, BadRequest, PayloadTooLarge):
@@ -62,12 +70,59 @@ def _check_dimensions(width: int, height: int) -> None:
 
 def _avatar(data: bytes, size: int) -> bytes:
     with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img)
-        img = ImageOps.fit(img.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
+        upright = ImageOps.exif_transpose(img)
+        square = ImageOps.fit(upright.convert("RGB"), (size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
         # Writing a fresh WebP carries no EXIF, GPS or other metadata.
-        img.save(out, "WEBP", quality=82, method=4)
+        square.save(out, "WEBP", quality=82, method=4)
         return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Master:
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def _master(data: bytes) -> Master:
+    with Image.open(io.BytesIO(data)) as img:
+        animated = getattr(img, "is_animated", False)
+        if animated:
+            # Animated images keep their frames; re-saving drops EXIF/XMP all the same.
+            out = io.BytesIO()
+            img.save(out, "WEBP", save_all=True, quality=90, lossless=False)
+            return Master(out.getvalue(), "image/webp", "webp", img.width, img.height)
+        oriented = ImageOps.exif_transpose(img)
+        has_alpha = oriented.mode in ("RGBA", "LA", "PA") or (oriented.mode == "P" and "transparency" in oriented.info)
+        out = io.BytesIO()
+        if has_alpha:
+            oriented.convert("RGBA").save(out, "PNG", optimize=True)
+            return Master(out.getvalue(), "image/png", "png", oriented.width, oriented.height)
+        # A fresh encode carries no EXIF, GPS, maker notes or XMP: nothing is copied over.
+        oriented.convert("RGB").save(out, "JPEG", quality=92, optimize=True, progressive=True)
+        return Master(out.getvalue(), "image/jpeg", "jpg", oriented.width, oriented.height)
+
+
+async def normalise_master(data: bytes, *, max_bytes: int) -> Master:
+    """Validate an uploaded image and return an upright, metadata-free master copy."""
+    await asyncio.to_thread(probe_image, data, max_bytes=max_bytes)
+    return await asyncio.to_thread(_master, data)
+
+
+VIDEO_TYPES = {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm"}
+
+
+def sniff_video(data: bytes) -> str | None:
+    """Container type from magic bytes (the media pipeline probes streams later)."""
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        brand = data[8:12]
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return None
 
 
 async def make_avatar(data: bytes, *, max_bytes: int, size: int = 400) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -18,6 +19,14 @@ MAX_LIMIT = 100
 
 
 class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass
+class Window(Generic[T]):
+    """A page of rows as services return it (rows may be ORM objects); the API turns it into a :class:`Page`."""
+
     items: list[T]
     next_cursor: str | None = None
 

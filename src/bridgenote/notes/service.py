@@ -1,0 +1,863 @@
+"""Notes: posting, media, hashtags, mentions, likes, boards (saves), comments and feeds.
+
+Every read goes through ``policy.visible_to``. Counters (likes, saves, comments,
+hashtag note counts, board sizes) change with atomic ``x = x + n`` updates in the
+same transaction as the rows they count, so they always equal the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgenote.accounts import service as accounts_service
+from bridgenote.config import Settings
+from bridgenote.core import images
+from bridgenote.core.auth import Viewer
+from bridgenote.core.db import utcnow
+from bridgenote.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMedia
+from bridgenote.core.events import publish
+from bridgenote.core.ids import new_id
+from bridgenote.core.jobs import enqueue, insert_ignore
+from bridgenote.core.pagination import Window, clamp_limit, decode_cursor, next_cursor_for
+from bridgenote.core.storage import Storage
+from bridgenote.notes import parsing, policy
+from bridgenote.notes.models import (
+    Board,
+    BoardNote,
+    Comment,
+    CommentLike,
+    Hashtag,
+    Like,
+    MediaAttachment,
+    Mention,
+    Note,
+    NoteHashtag,
+    NoteRegionLimit,
+)
+from bridgenote.notes.schemas import BoardCreate, BoardUpdate, CommentCreate, NoteCreate, NoteUpdate
+
+DEFAULT_BOARD_TITLE = "Saved"
+MAX_BOARDS = 200
+
+
+def _require(viewer: Viewer) -> int:
+    if viewer.id is None:
+        raise Unauthorized()
+    return viewer.id
+
+
+# ---------------------------------------------------------------- media uploads
+
+
+async def store_upload(
+    session: AsyncSession, *, viewer: Viewer, storage: Storage, settings: Settings, data: bytes, alt_text: str = ""
+) -> MediaAttachment:
+    """Validate an upload by its content and store it as an unattached attachment.
+
+    Images are re-encoded into an upright master without EXIF/GPS before anything
+    is stored. Videos are kept privately until the media pipeline has processed them.
+    """
+    owner = _require(viewer)
+    video_type = images.sniff_video(data[:64])
+    if video_type is not None:
+        if len(data) > settings.max_video_bytes:
+            raise PayloadTooLarge("That video is larger than {limit} MB.", limit=settings.max_video_bytes // (1024 * 1024))
+        payload, content_type, kind = data, video_type, "video"
+        extension = {"video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}[video_type]
+        width = height = None
+        prefix = "u"  # private until processed: originals can carry location metadata
+    else:
+        if len(data) > settings.max_upload_bytes:
+            raise PayloadTooLarge("That image is larger than {limit} MB.", limit=settings.max_upload_bytes // (1024 * 1024))
+        try:
+            master = await images.normalise_master(data, max_bytes=settings.max_upload_bytes)
+        except UnsupportedMedia as exc:
+            raise UnsupportedMedia(
+                "Upload a photo (JPEG, PNG, WebP, GIF, AVIF) or a video (MP4, MOV, WebM).", code=exc.code
+            ) from exc
+        payload, content_type, kind, extension = master.data, master.content_type, "image", master.extension
+        width, height = master.width, master.height
+        prefix = "m"
+    digest = hashlib.sha256(payload).hexdigest()
+    key = f"{prefix}/{digest[:2]}/{digest[2:4]}/{digest}.{extension}"
+    await storage.put(key, payload, content_type=content_type)
+    attachment = MediaAttachment(
+        owner_id=owner,
+        kind=kind,
+        storage_key=key,
+        content_type=content_type,
+        size_bytes=len(payload),
+        sha256=digest,
+        width=width,
+        height=height,
+        alt_text=alt_text[:1000],
+        state="uploaded",
+    )
+    session.add(attachment)
+    await session.flush()
+    await publish(session, "media.uploaded", {"media_id": attachment.id, "owner_id": owner, "kind": kind})
+    return attachment
+
+
+async def update_media(session: AsyncSession, *, viewer: Viewer, media_id: int, alt_text: str) -> MediaAttachment:
+    media = await session.get(MediaAttachment, media_id)
+    if media is None or media.owner_id != viewer.id:
+        raise NotFound("That upload does not exist.")
+    media.alt_text = alt_text
+    return media
+
+
+async def _attach(session: AsyncSession, *, owner: int, note: Note, media_ids: Sequence[int], max_images: int) -> str:
+    if len(set(media_ids)) != len(media_ids):
+        raise BadRequest("The same upload is listed twice.", code="duplicate_media")
+    if not media_ids:
+        return "text"
+    rows = (await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))).all()
+    found = {m.id: m for m in rows}
+    for media_id in media_ids:
+        media = found.get(media_id)
+        if media is None or media.owner_id != owner:
+            raise NotFound("One of the uploads does not exist.", code="media_not_found")
+        if media.note_id is not None and media.note_id != note.id:
+            raise Conflict("One of the uploads already belongs to another note.", code="media_in_use")
+        if media.state == "failed":
+            raise BadRequest("One of the uploads could not be processed; remove it and try again.", code="media_failed")
+    kinds = {found[m].kind for m in media_ids}
+    if "video" in kinds and len(media_ids) > 1:
+        raise BadRequest("A note has either one video or up to {n} images.", code="too_many_media", n=max_images)
+    if len(media_ids) > max_images:
+        raise BadRequest("A note has either one video or up to {n} images.", code="too_many_media", n=max_images)
+    for position, media_id in enumerate(media_ids):
+        found[media_id].note_id = note.id
+        found[media_id].position = position
+    return "video" if "video" in kinds else "image"
+
+
+# ---------------------------------------------------------------- hashtags and mentions
+
+
+async def _tag_ids(session: AsyncSession, tags: Sequence[parsing.Tag]) -> dict[str, int]:
+    if not tags:
+        return {}
+    for tag in tags:
+        await insert_ignore(
+            session,
+            Hashtag,
+            {"id": new_id(), "key": tag.key, "display_name": tag.display, "note_count": 0, "view_count": 0, "created_at": utcnow()},
+        )
+    rows = await session.execute(select(Hashtag.key, Hashtag.id).where(Hashtag.key.in_([t.key for t in tags])))
+    return {key: tag_id for key, tag_id in rows.all()}
+
+
+async def _set_hashtags(session: AsyncSession, note: Note, text: str, *, count: bool) -> None:
+    """Make the note's tags match ``text``; keeps ``Hashtag.note_count`` exact when ``count``."""
+    wanted = {t.key: t for t in parsing.hashtags(text)}
+    ids = await _tag_ids(session, list(wanted.values()))
+    current = dict((await session.execute(select(NoteHashtag.hashtag_id, NoteHashtag.display_name).where(NoteHashtag.note_id == note.id))).all())
+    wanted_ids = {ids[key]: tag.display for key, tag in wanted.items()}
+    removed = [tag_id for tag_id in current if tag_id not in wanted_ids]
+    added = [tag_id for tag_id in wanted_ids if tag_id not in current]
+    if removed:
+        await session.execute(delete(NoteHashtag).where(NoteHashtag.note_id == note.id, NoteHashtag.hashtag_id.in_(removed)))
+        if count:
+            await session.execute(update(Hashtag).where(Hashtag.id.in_(removed)).values(note_count=Hashtag.note_count - 1))
+    for tag_id in added:
+        session.add(NoteHashtag(note_id=note.id, hashtag_id=tag_id, display_name=wanted_ids[tag_id]))
+    if added and count:
+        await session.execute(update(Hashtag).where(Hashtag.id.in_(added)).values(note_count=Hashtag.note_count + 1))
+
+
+async def _resolve_mentions(session: AsyncSession, *, author: int, text: str) -> list[int]:
+    names = parsing.mentions(text)
+    users = await accounts_service.find_by_usernames(session, usernames=names)
+    ids = [u.id for u in users.values() if u.id != author]
+    blocked: list[int] = []
+    for user_id in ids:
+        if await accounts_service.is_blocked_either_way(session, a=author, b=user_id):
+            blocked.append(user_id)
+    return [i for i in ids if i not in blocked]
+
+
+# ---------------------------------------------------------------- notes
+
+
+async def create_note(session: AsyncSession, *, viewer: Viewer, data: NoteCreate, max_images: int = 18) -> Note:
+    """Post a note. Must run inside the request transaction: attachments, tags,
+    mentions, counters and the ``note.created`` event commit together."""
+    author = _require(viewer)
+    if viewer.state == "suspended":
+        raise Forbidden("Your account is suspended.", code="account_suspended")
+    if not (data.title or data.body or data.media_ids):
+        raise BadRequest("A note needs a title, some text or at least one photo or video.", code="empty_note")
+    note = Note(author_id=author, title=data.title, body=data.body, place_name=data.place_name or None, state="published")
+    session.add(note)
+    await session.flush()
+    note.kind = await _attach(session, owner=author, note=note, media_ids=data.media_ids, max_images=max_images)
+    text = f"{note.title}\n{note.body}"
+    await _set_hashtags(session, note, text, count=True)
+    mentioned = await _resolve_mentions(session, author=author, text=text)
+    for user_id in mentioned:
+        session.add(Mention(note_id=note.id, user_id=user_id))
+    await accounts_service.adjust_counters(session, user_id=author, note_count=1)
+    await session.flush()
+    await publish(session, "note.created", {"note_id": note.id, "author_id": author, "mentioned_user_ids": mentioned})
+    return note
+
+
+async def access_note(session: AsyncSession, *, viewer: Viewer, note_id: int) -> Note:
+    """The note if ``viewer`` may see it; otherwise 404 (never reveal that it exists)."""
+    note = await session.scalar(select(Note).where(Note.id == note_id, policy.visible_to(viewer)))
+    if note is None:
+        raise NotFound("That note does not exist or is not available.", code="note_not_found")
+    return note
+
+
+async def get_note(session: AsyncSession, *, note_id: int) -> Note | None:
+    """Unfiltered look-up for background jobs and moderation (no viewer)."""
+    return await session.get(Note, note_id)
+
+
+async def update_note(session: AsyncSession, *, viewer: Viewer, note_id: int, data: NoteUpdate) -> Note:
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    if not policy.can_edit_note(viewer, note):
+        raise Forbidden("Only the author can edit this note.", code="not_author")
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("title", "body"):
+        if changes.get(field) is not None:
+            setattr(note, field, changes[field])
+    if "place_name" in changes:
+        note.place_name = changes["place_name"] or None
+    if not (note.title or note.body or note.kind != "text"):
+        raise BadRequest("A note needs a title, some text or at least one photo or video.", code="empty_note")
+    note.updated_at = utcnow()
+    text = f"{note.title}\n{note.body}"
+    await _set_hashtags(session, note, text, count=True)
+    before = set((await session.scalars(select(Mention.user_id).where(Mention.note_id == note.id))).all())
+    mentioned = await _resolve_mentions(session, author=note.author_id, text=text)
+    await session.execute(delete(Mention).where(Mention.note_id == note.id))
+    for user_id in mentioned:
+        session.add(Mention(note_id=note.id, user_id=user_id))
+    await session.flush()
+    new = [u for u in mentioned if u not in before]
+    await publish(session, "note.updated", {"note_id": note.id, "author_id": note.author_id, "new_mentioned_user_ids": new})
+    return note
+
+
+async def delete_note(session: AsyncSession, *, viewer: Viewer, note_id: int) -> None:
+    """Soft delete now (the note disappears everywhere), purge rows and files in a job."""
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    if not policy.can_delete_note(viewer, note):
+        raise Forbidden("Only the author can delete this note.", code="not_author")
+    await _soft_delete(session, note)
+
+
+async def _soft_delete(session: AsyncSession, note: Note) -> None:
+    note.deleted_at = utcnow()
+    tag_ids = (await session.scalars(select(NoteHashtag.hashtag_id).where(NoteHashtag.note_id == note.id))).all()
+    if tag_ids:
+        await session.execute(update(Hashtag).where(Hashtag.id.in_(tag_ids)).values(note_count=Hashtag.note_count - 1))
+    await accounts_service.adjust_counters(session, user_id=note.author_id, note_count=-1)
+    await enqueue(session, "notes.purge_note", {"note_id": note.id}, dedupe_key=f"purge-note:{note.id}")
+    await publish(session, "note.deleted", {"note_id": note.id, "author_id": note.author_id})
+
+
+async def purge_note(session: AsyncSession, *, storage: Storage, note_id: int) -> None:
+    """Hard-delete a soft-deleted note and everything hanging off it. Idempotent."""
+    note = await session.get(Note, note_id)
+    if note is None or note.deleted_at is None:
+        return
+    likes = await session.scalar(select(func.count()).select_from(Like).where(Like.note_id == note_id)) or 0
+    saves = await session.scalar(select(func.count()).select_from(BoardNote).where(BoardNote.note_id == note_id)) or 0
+    if likes or saves:
+        await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=-(likes + saves))
+    board_counts = (await session.execute(select(BoardNote.board_id).where(BoardNote.note_id == note_id))).scalars().all()
+    for board_id in board_counts:
+        await session.execute(update(Board).where(Board.id == board_id).values(note_count=Board.note_count - 1))
+    keys = (await session.scalars(select(MediaAttachment.storage_key).where(MediaAttachment.note_id == note_id))).all()
+    # Replies point at their root: delete them first so foreign keys hold on both databases.
+    await session.execute(delete(Comment).where(Comment.note_id == note_id, Comment.root_id.is_not(None)))
+    await session.execute(delete(Note).where(Note.id == note_id))
+    await _delete_files_if_unused(session, storage, keys)
+
+
+async def _delete_files_if_unused(session: AsyncSession, storage: Storage, keys: Sequence[str]) -> None:
+    for key in keys:
+        # Content-addressed keys can be shared by identical uploads.
+        in_use = await session.scalar(select(func.count()).select_from(MediaAttachment).where(MediaAttachment.storage_key == key))
+        if not in_use:
+            await storage.delete(key)
+
+
+async def set_visibility(
+    session: AsyncSession,
+    *,
+    note_id: int,
+    state: str | None = None,
+    reason: str | None = None,
+    limited_regions: Sequence[str] | None = None,
+) -> Note:
+    """For moderation and the media pipeline: change a note's state and region limits."""
+    note = await session.get(Note, note_id)
+    if note is None:
+        raise NotFound("That note does not exist or is not available.", code="note_not_found")
+    if state is not None:
+        if state not in ("published", "pending", "held", "removed"):
+            raise BadRequest("Unknown note state.")
+        note.state = state
+        note.state_reason = reason
+    if limited_regions is not None:
+        await session.execute(delete(NoteRegionLimit).where(NoteRegionLimit.note_id == note_id))
+        for region in sorted(set(limited_regions)):
+            session.add(NoteRegionLimit(note_id=note_id, region=region))
+    await session.flush()
+    return note
+
+
+# ---------------------------------------------------------------- likes
+
+
+async def like_note(session: AsyncSession, *, viewer: Viewer, note_id: int) -> Note:
+    me = _require(viewer)
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    if not await insert_ignore(session, Like, {"user_id": me, "note_id": note.id, "seq": new_id(), "created_at": utcnow()}):
+        raise Conflict("You already liked this note.", code="already_liked")
+    await session.execute(update(Note).where(Note.id == note.id).values(like_count=Note.like_count + 1))
+    await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=1)
+    await publish(
+        session,
+        "interaction.recorded",
+        {"kind": "like", "actor_id": me, "note_id": note.id, "target_user_id": note.author_id},
+    )
+    return note
+
+
+async def unlike_note(session: AsyncSession, *, viewer: Viewer, note_id: int) -> None:
+    me = _require(viewer)
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    result = await session.execute(delete(Like).where(Like.user_id == me, Like.note_id == note.id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("You have not liked this note.", code="not_liked")
+    await session.execute(update(Note).where(Note.id == note.id).values(like_count=Note.like_count - 1))
+    await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=-1)
+
+
+# ---------------------------------------------------------------- boards and saves
+
+
+async def default_board(session: AsyncSession, *, owner_id: int) -> Board:
+    board = await session.scalar(select(Board).where(Board.owner_id == owner_id, Board.is_default.is_(True)))
+    if board is None:
+        board = Board(owner_id=owner_id, title=DEFAULT_BOARD_TITLE, is_default=True, is_private=False)
+        session.add(board)
+        await session.flush()
+    return board
+
+
+async def create_board(session: AsyncSession, *, viewer: Viewer, data: BoardCreate) -> Board:
+    me = _require(viewer)
+    count = await session.scalar(select(func.count()).select_from(Board).where(Board.owner_id == me)) or 0
+    if count >= MAX_BOARDS:
+        raise BadRequest("You can have at most {n} boards.", code="too_many_boards", n=MAX_BOARDS)
+    board = Board(owner_id=me, title=data.title, description=data.description, is_private=data.is_private)
+    session.add(board)
+    await session.flush()
+    return board
+
+
+async def access_board(session: AsyncSession, *, viewer: Viewer, board_id: int) -> Board:
+    board = await session.scalar(select(Board).where(Board.id == board_id, policy.board_visible_to(viewer)))
+    if board is None:
+        raise NotFound("That board does not exist or is private.", code="board_not_found")
+    return board
+
+
+async def _own_board(session: AsyncSession, *, viewer: Viewer, board_id: int) -> Board:
+    board = await access_board(session, viewer=viewer, board_id=board_id)
+    if not policy.can_manage_board(viewer, board):
+        raise Forbidden("Only the owner can change this board.", code="not_owner")
+    return board
+
+
+async def update_board(session: AsyncSession, *, viewer: Viewer, board_id: int, data: BoardUpdate) -> Board:
+    board = await _own_board(session, viewer=viewer, board_id=board_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(board, field, value)
+    board.updated_at = utcnow()
+    return board
+
+
+async def delete_board(session: AsyncSession, *, viewer: Viewer, board_id: int) -> None:
+    board = await _own_board(session, viewer=viewer, board_id=board_id)
+    if board.is_default:
+        raise BadRequest("The default board cannot be deleted.", code="default_board")
+    note_ids = (await session.scalars(select(BoardNote.note_id).where(BoardNote.board_id == board.id))).all()
+    await _remove_saves(session, board_id=board.id, note_ids=note_ids)
+    await session.execute(delete(Board).where(Board.id == board.id))
+
+
+async def _remove_saves(session: AsyncSession, *, board_id: int, note_ids: Sequence[int]) -> int:
+    removed = 0
+    for note_id in note_ids:
+        result = await session.execute(delete(BoardNote).where(BoardNote.board_id == board_id, BoardNote.note_id == note_id))
+        if result.rowcount:  # type: ignore[attr-defined]
+            removed += 1
+            note = await session.get(Note, note_id)
+            await session.execute(update(Note).where(Note.id == note_id).values(save_count=Note.save_count - 1))
+            if note is not None:
+                await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=-1)
+    if removed:
+        await session.execute(update(Board).where(Board.id == board_id).values(note_count=Board.note_count - removed))
+    return removed
+
+
+async def save_note(session: AsyncSession, *, viewer: Viewer, note_id: int, board_id: int | None = None) -> Board:
+    """Save a note into one of the viewer's boards (the default "Saved" board if none is given)."""
+    me = _require(viewer)
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    if board_id is None:
+        board = await default_board(session, owner_id=me)
+    else:
+        board = await session.get(Board, board_id)
+        if board is None or board.owner_id != me:
+            raise NotFound("That board does not exist or is private.", code="board_not_found")
+    values = {"board_id": board.id, "note_id": note.id, "user_id": me, "seq": new_id(), "created_at": utcnow()}
+    if not await insert_ignore(session, BoardNote, values):
+        raise Conflict("This note is already in that board.", code="already_saved")
+    await session.execute(update(Note).where(Note.id == note.id).values(save_count=Note.save_count + 1))
+    await session.execute(update(Board).where(Board.id == board.id).values(note_count=Board.note_count + 1, updated_at=utcnow()))
+    await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=1)
+    await publish(
+        session,
+        "interaction.recorded",
+        {"kind": "save", "actor_id": me, "note_id": note.id, "target_user_id": note.author_id, "board_id": board.id},
+    )
+    return board
+
+
+async def unsave_note(session: AsyncSession, *, viewer: Viewer, note_id: int, board_id: int | None = None) -> None:
+    """Remove a note from one board, or from all of the viewer's boards when none is given."""
+    me = _require(viewer)
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    stmt = select(BoardNote.board_id).where(BoardNote.note_id == note.id, BoardNote.user_id == me)
+    if board_id is not None:
+        stmt = stmt.where(BoardNote.board_id == board_id)
+    boards = (await session.scalars(stmt)).all()
+    if not boards:
+        raise NotFound("This note is not in that board.", code="not_saved")
+    for b in boards:
+        await _remove_saves(session, board_id=b, note_ids=[note.id])
+
+
+async def list_boards(session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None) -> Window[Board]:
+    owner = await accounts_service.access_user(session, viewer=viewer, username=username)
+    n = clamp_limit(limit)
+    stmt = select(Board).where(Board.owner_id == owner.id, policy.board_visible_to(viewer))
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(Board.id < int(after[0]))
+    rows = (await session.scalars(stmt.order_by(Board.is_default.desc(), Board.id.desc()).limit(n + 1))).all()
+    # The default board sorts first; it is on the first page only.
+    return Window[Board](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda b: b.id))
+
+
+async def board_covers(session: AsyncSession, *, storage: Storage, boards: Sequence[Board], viewer: Viewer) -> dict[int, str]:
+    covers: dict[int, str] = {}
+    for board in boards:
+        key = await session.scalar(
+            select(MediaAttachment.storage_key)
+            .join(BoardNote, BoardNote.note_id == MediaAttachment.note_id)
+            .join(Note, Note.id == BoardNote.note_id)
+            .where(BoardNote.board_id == board.id, MediaAttachment.kind == "image", policy.visible_to(viewer))
+            .order_by(BoardNote.seq.desc(), MediaAttachment.position)
+            .limit(1)
+        )
+        if key:
+            covers[board.id] = storage.url(key)
+    return covers
+
+
+# ---------------------------------------------------------------- comments
+
+
+async def create_comment(session: AsyncSession, *, viewer: Viewer, note_id: int, data: CommentCreate) -> Comment:
+    """Comment on a note, or reply to a comment (replies flatten to two levels)."""
+    me = _require(viewer)
+    if viewer.state == "suspended":
+        raise Forbidden("Your account is suspended.", code="account_suspended")
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    root_id = parent_id = reply_to = None
+    if data.parent_id is not None:
+        parent = await session.scalar(
+            select(Comment).where(Comment.id == data.parent_id, Comment.note_id == note.id, policy.comment_visible_to(viewer))
+        )
+        if parent is None:
+            raise NotFound("That comment does not exist.", code="comment_not_found")
+        root_id = parent.root_id or parent.id
+        parent_id = parent.id
+        reply_to = parent.author_id
+    comment = Comment(
+        note_id=note.id, author_id=me, root_id=root_id, parent_id=parent_id, reply_to_user_id=reply_to, body=data.body
+    )
+    session.add(comment)
+    await session.flush()
+    await session.execute(update(Note).where(Note.id == note.id).values(comment_count=Note.comment_count + 1))
+    if root_id is not None:
+        await session.execute(update(Comment).where(Comment.id == root_id).values(reply_count=Comment.reply_count + 1))
+    mentioned = await _resolve_mentions(session, author=me, text=data.body)
+    await publish(
+        session,
+        "comment.created",
+        {
+            "comment_id": comment.id,
+            "note_id": note.id,
+            "author_id": me,
+            "root_id": root_id,
+            "parent_id": parent_id,
+            "reply_to_user_id": reply_to,
+            "note_author_id": note.author_id,
+            "mentioned_user_ids": mentioned,
+        },
+    )
+    await publish(
+        session,
+        "interaction.recorded",
+        {
+            "kind": "reply" if reply_to is not None else "comment",
+            "actor_id": me,
+            "note_id": note.id,
+            "comment_id": comment.id,
+            "target_user_id": reply_to if reply_to is not None else note.author_id,
+        },
+    )
+    return comment
+
+
+async def _access_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> tuple[Comment, Note]:
+    comment = await session.scalar(select(Comment).where(Comment.id == comment_id, policy.comment_visible_to(viewer)))
+    if comment is None:
+        raise NotFound("That comment does not exist.", code="comment_not_found")
+    note = await access_note(session, viewer=viewer, note_id=comment.note_id)
+    return comment, note
+
+
+async def delete_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> None:
+    """Soft-delete a comment; deleting a top-level comment removes its replies too."""
+    comment, note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
+    if not policy.can_delete_comment(viewer, comment, note):
+        raise Forbidden("You can only delete your own comments, or comments on your notes.", code="not_author")
+    await _delete_comment_tree(session, comment)
+    await publish(session, "comment.deleted", {"comment_id": comment.id, "note_id": note.id, "author_id": comment.author_id})
+
+
+async def like_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> Comment:
+    me = _require(viewer)
+    comment, note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
+    if not await insert_ignore(session, CommentLike, {"user_id": me, "comment_id": comment.id, "created_at": utcnow()}):
+        raise Conflict("You already liked this comment.", code="already_liked")
+    await session.execute(update(Comment).where(Comment.id == comment.id).values(like_count=Comment.like_count + 1))
+    await publish(
+        session,
+        "interaction.recorded",
+        {"kind": "comment_like", "actor_id": me, "note_id": note.id, "comment_id": comment.id, "target_user_id": comment.author_id},
+    )
+    return comment
+
+
+async def unlike_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> None:
+    me = _require(viewer)
+    comment, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
+    result = await session.execute(delete(CommentLike).where(CommentLike.user_id == me, CommentLike.comment_id == comment.id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("You have not liked this comment.", code="not_liked")
+    await session.execute(update(Comment).where(Comment.id == comment.id).values(like_count=Comment.like_count - 1))
+
+
+@dataclass
+class CommentThread:
+    comment: Comment
+    replies: list[Comment]
+
+
+async def list_comments(
+    session: AsyncSession, *, viewer: Viewer, note_id: int, cursor: str | None, limit: int | None, preview_replies: int = 2
+) -> Window[CommentThread]:
+    """Top-level comments, oldest first, each with its first replies (two levels, like RedNote)."""
+    note = await access_note(session, viewer=viewer, note_id=note_id)
+    n = clamp_limit(limit)
+    stmt = select(Comment).where(Comment.note_id == note.id, Comment.root_id.is_(None), policy.comment_visible_to(viewer))
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(Comment.id > int(after[0]))
+    roots = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
+    page_roots = list(roots[:n])
+    replies: dict[int, list[Comment]] = defaultdict(list)
+    if page_roots and preview_replies:
+        ranked = (
+            select(Comment.id, func.row_number().over(partition_by=Comment.root_id, order_by=Comment.id).label("rn"))
+            .where(Comment.root_id.in_([r.id for r in page_roots]), policy.comment_visible_to(viewer))
+            .subquery()
+        )
+        rows = await session.scalars(
+            select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.rn <= preview_replies).order_by(Comment.id)
+        )
+        for reply in rows:
+            replies[reply.root_id or 0].append(reply)
+    items = [CommentThread(comment=r, replies=replies.get(r.id, [])) for r in page_roots]
+    return Window[CommentThread](items=items, next_cursor=next_cursor_for(roots, n, lambda c: c.id))
+
+
+async def list_replies(
+    session: AsyncSession, *, viewer: Viewer, comment_id: int, cursor: str | None, limit: int | None
+) -> Window[Comment]:
+    root, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
+    n = clamp_limit(limit)
+    stmt = select(Comment).where(Comment.root_id == (root.root_id or root.id), policy.comment_visible_to(viewer))
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(Comment.id > int(after[0]))
+    rows = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
+    return Window[Comment](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda c: c.id))
+
+
+async def comments_liked_by(session: AsyncSession, *, viewer: Viewer, comment_ids: Sequence[int]) -> set[int]:
+    if viewer.id is None or not comment_ids:
+        return set()
+    rows = await session.scalars(
+        select(CommentLike.comment_id).where(CommentLike.user_id == viewer.id, CommentLike.comment_id.in_(comment_ids))
+    )
+    return set(rows)
+
+
+# ---------------------------------------------------------------- feeds
+
+
+async def _note_page(session: AsyncSession, stmt: Select[tuple[Note]], *, limit: int | None, cursor: str | None, key: Any = None) -> Window[Note]:
+    n = clamp_limit(limit)
+    key = key if key is not None else Note.id
+    after = decode_cursor(cursor)
+    if after:
+        stmt = stmt.where(key < int(after[0]))
+    if key is Note.id:
+        rows = (await session.scalars(stmt.order_by(Note.id.desc()).limit(n + 1))).all()
+        return Window[Note](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda note: note.id))
+    result = (await session.execute(stmt.add_columns(key).order_by(key.desc()).limit(n + 1))).all()
+    notes = [row[0] for row in result]
+    return Window[Note](items=notes[:n], next_cursor=next_cursor_for([row[1] for row in result], n, lambda k: k))
+
+
+async def latest_feed(session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None) -> Window[Note]:
+    return await _note_page(session, select(Note).where(policy.visible_to(viewer, feed=True)), limit=limit, cursor=cursor)
+
+
+async def following_feed(session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None) -> Window[Note]:
+    me = _require(viewer)
+    stmt = select(Note).where(Note.author_id.in_(accounts_service.followed_by(me)), policy.visible_to(viewer, feed=True))
+    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+
+
+async def user_notes(session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None) -> Window[Note]:
+    author = await accounts_service.access_user(session, viewer=viewer, username=username)
+    stmt = select(Note).where(Note.author_id == author.id, policy.visible_to(viewer))
+    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+
+
+async def board_notes(session: AsyncSession, *, viewer: Viewer, board_id: int, cursor: str | None, limit: int | None) -> Window[Note]:
+    board = await access_board(session, viewer=viewer, board_id=board_id)
+    stmt = select(Note).join(BoardNote, BoardNote.note_id == Note.id).where(BoardNote.board_id == board.id, policy.visible_to(viewer))
+    return await _note_page(session, stmt, limit=limit, cursor=cursor, key=BoardNote.seq)
+
+
+async def get_hashtag(session: AsyncSession, *, name: str) -> Hashtag:
+    tag = await session.scalar(select(Hashtag).where(Hashtag.key == parsing.tag_key(name)))
+    if tag is None:
+        raise NotFound("No notes use that hashtag yet.", code="hashtag_not_found")
+    return tag
+
+
+async def hashtag_notes(session: AsyncSession, *, viewer: Viewer, name: str, cursor: str | None, limit: int | None) -> Window[Note]:
+    tag = await get_hashtag(session, name=name)
+    stmt = (
+        select(Note)
+        .join(NoteHashtag, NoteHashtag.note_id == Note.id)
+        .where(NoteHashtag.hashtag_id == tag.id, policy.visible_to(viewer, feed=True))
+    )
+    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+
+
+# ---------------------------------------------------------------- hydration for responses
+
+
+@dataclass
+class NoteDetails:
+    """Everything a note card or detail needs, loaded for a whole page in a fixed number of queries."""
+
+    media: dict[int, list[MediaAttachment]]
+    tags: dict[int, list[tuple[str, str]]]
+    mentions: dict[int, list[int]]
+    authors: dict[int, accounts_service.UserBrief]
+    liked: set[int]
+    saved: set[int]
+    limited: dict[int, list[str]]
+
+
+async def load_details(session: AsyncSession, *, viewer: Viewer, storage: Storage, notes: Sequence[Note]) -> NoteDetails:
+    ids = [n.id for n in notes]
+    details = NoteDetails(media=defaultdict(list), tags=defaultdict(list), mentions=defaultdict(list), authors={}, liked=set(), saved=set(), limited=defaultdict(list))
+    if not ids:
+        return details
+    for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.note_id.in_(ids)).order_by(MediaAttachment.position)):
+        details.media[m.note_id or 0].append(m)
+    rows = await session.execute(
+        select(NoteHashtag.note_id, NoteHashtag.display_name, Hashtag.key)
+        .join(Hashtag, Hashtag.id == NoteHashtag.hashtag_id)
+        .where(NoteHashtag.note_id.in_(ids))
+    )
+    for note_id, display, key in rows.all():
+        details.tags[note_id].append((display, key))
+    for note_id, user_id in (await session.execute(select(Mention.note_id, Mention.user_id).where(Mention.note_id.in_(ids)))).all():
+        details.mentions[note_id].append(user_id)
+    user_ids = {n.author_id for n in notes} | {u for us in details.mentions.values() for u in us}
+    details.authors = await accounts_service.briefs(session, storage=storage, user_ids=list(user_ids))
+    if viewer.id is not None:
+        details.liked = set(await session.scalars(select(Like.note_id).where(Like.user_id == viewer.id, Like.note_id.in_(ids))))
+        details.saved = set(await session.scalars(select(BoardNote.note_id).where(BoardNote.user_id == viewer.id, BoardNote.note_id.in_(ids))))
+        own = [n.id for n in notes if policy.sees_moderation_details(viewer, n)]
+        if own:
+            for note_id, region in (await session.execute(select(NoteRegionLimit.note_id, NoteRegionLimit.region).where(NoteRegionLimit.note_id.in_(own)))).all():
+                details.limited[note_id].append(region)
+    return details
+
+
+def media_url(storage: Storage, media: MediaAttachment) -> str | None:
+    """Public URL of an attachment's displayable file (``None`` while a video is private)."""
+    if media.kind == "image" or media.storage_key.startswith("m/"):
+        return storage.url(media.storage_key)
+    poster = (media.variants or {}).get("mp4")
+    return storage.url(poster) if isinstance(poster, str) else None
+
+
+def record_view(views: Any, *, note_id: int) -> None:
+    views.add("note", note_id)
+
+
+def record_hashtag_view(views: Any, *, hashtag_id: int) -> None:
+    views.add("hashtag", hashtag_id)
+
+
+# ---------------------------------------------------------------- account export and deletion
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def export_user_data(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
+    """Everything the user wrote or did in this domain, JSON-serialisable."""
+    notes = (await session.scalars(select(Note).where(Note.author_id == user_id, Note.deleted_at.is_(None)).order_by(Note.id))).all()
+    note_ids = [n.id for n in notes]
+    tags: dict[int, list[str]] = defaultdict(list)
+    media: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if note_ids:
+        for note_id, display in (await session.execute(select(NoteHashtag.note_id, NoteHashtag.display_name).where(NoteHashtag.note_id.in_(note_ids)))).all():
+            tags[note_id].append(display)
+        for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.note_id.in_(note_ids)).order_by(MediaAttachment.position)):
+            media[m.note_id or 0].append({"file": f"media/{m.storage_key}", "kind": m.kind, "alt_text": m.alt_text})
+    comments = (await session.scalars(select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id))).all()
+    likes = (await session.execute(select(Like.note_id, Like.created_at).where(Like.user_id == user_id).order_by(Like.seq))).all()
+    boards = (await session.scalars(select(Board).where(Board.owner_id == user_id).order_by(Board.id))).all()
+    saves: dict[int, list[str]] = defaultdict(list)
+    for board_id, note_id in (await session.execute(select(BoardNote.board_id, BoardNote.note_id).where(BoardNote.user_id == user_id).order_by(BoardNote.seq))).all():
+        saves[board_id].append(str(note_id))
+    return {
+        "notes": [
+            {
+                "id": str(n.id),
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "place_name": n.place_name,
+                "hashtags": tags.get(n.id, []),
+                "media": media.get(n.id, []),
+                "created_at": _iso(n.created_at),
+                "updated_at": _iso(n.updated_at),
+                "like_count": n.like_count,
+                "save_count": n.save_count,
+                "comment_count": n.comment_count,
+            }
+            for n in notes
+        ],
+        "comments": [
+            {"id": str(c.id), "note_id": str(c.note_id), "parent_id": str(c.parent_id) if c.parent_id else None, "body": c.body, "created_at": _iso(c.created_at)}
+            for c in comments
+        ],
+        "likes": [{"note_id": str(note_id), "created_at": _iso(created)} for note_id, created in likes],
+        "boards": [
+            {"id": str(b.id), "title": b.title, "description": b.description, "is_private": b.is_private, "note_ids": saves.get(b.id, [])}
+            for b in boards
+        ],
+    }
+
+
+async def user_media_keys(session: AsyncSession, *, user_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(MediaAttachment.storage_key).where(MediaAttachment.owner_id == user_id).order_by(MediaAttachment.id)
+    )
+    return list(dict.fromkeys(rows))
+
+
+async def purge_user_content(session: AsyncSession, *, user_id: int, storage: Storage) -> None:
+    """After account deletion: remove the user's notes, comments, likes, saves, boards and
+    media, keeping every counter on other people's content exact. Idempotent."""
+    # Likes and saves the user gave.
+    for note_id in (await session.scalars(select(Like.note_id).where(Like.user_id == user_id))).all():
+        await session.execute(delete(Like).where(Like.user_id == user_id, Like.note_id == note_id))
+        note = await session.get(Note, note_id)
+        if note is not None:
+            await session.execute(update(Note).where(Note.id == note_id).values(like_count=Note.like_count - 1))
+            await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=-1)
+    for board_id in (await session.scalars(select(Board.id).where(Board.owner_id == user_id))).all():
+        note_ids = (await session.scalars(select(BoardNote.note_id).where(BoardNote.board_id == board_id))).all()
+        await _remove_saves(session, board_id=board_id, note_ids=note_ids)
+        await session.execute(delete(Board).where(Board.id == board_id))
+    # Comment likes the user gave.
+    for comment_id in (await session.scalars(select(CommentLike.comment_id).where(CommentLike.user_id == user_id))).all():
+        await session.execute(delete(CommentLike).where(CommentLike.user_id == user_id, CommentLike.comment_id == comment_id))
+        await session.execute(update(Comment).where(Comment.id == comment_id).values(like_count=Comment.like_count - 1))
+    # Comments the user wrote on other people's notes.
+    for comment in (await session.scalars(select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id))).all():
+        if comment.deleted_at is None:
+            await session.refresh(comment)
+            if comment.deleted_at is None:
+                await _delete_comment_tree(session, comment)
+    # The user's own notes.
+    for note in (await session.scalars(select(Note).where(Note.author_id == user_id))).all():
+        if note.deleted_at is None:
+            await _soft_delete(session, note)
+        await purge_note(session, storage=storage, note_id=note.id)
+    keys = (await session.scalars(select(MediaAttachment.storage_key).where(MediaAttachment.owner_id == user_id))).all()
+    await session.execute(delete(MediaAttachment).where(MediaAttachment.owner_id == user_id))
+    await _delete_files_if_unused(session, storage, keys)
+
+
+async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> None:
+    now = utcnow()
+    removed = 1
+    comment.deleted_at = now
+    if comment.root_id is None:
+        result = await session.execute(
+            update(Comment).where(Comment.root_id == comment.id, Comment.deleted_at.is_(None)).values(deleted_at=now)
+        )
+        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    else:
+        await session.execute(update(Comment).where(Comment.id == comment.root_id).values(reply_count=Comment.reply_count - 1))
+    await session.execute(update(Note).where(Note.id == comment.note_id).values(comment_count=Note.comment_count - removed))
+    await session.flush()
