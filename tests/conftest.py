@@ -16,12 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bridgenote import migrate, registry
 from bridgenote.app import create_app
 from bridgenote.config import RateLimit, Settings
+from bridgenote.core import security
 from bridgenote.core.jobs import Worker
 from bridgenote.core.runtime import Runtime
 from bridgenote.models import Base
@@ -34,12 +36,21 @@ registry.load_tasks()
 
 
 def pytest_report_header() -> str:
-    return f"bridgenote database: {'PostgreSQL ' + TEST_DATABASE_URL if IS_POSTGRES else 'SQLite (template copy per test)'}"
+    where = f"PostgreSQL {TEST_DATABASE_URL}" if IS_POSTGRES else "SQLite (template copy per test)"
+    return f"bridgenote database: {where}"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, with test-sized cost: suites create hundreds of users on 2 cores.
+    tests/core/test_security.py checks the production parameters."""
+    monkeypatch.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     if IS_POSTGRES:
+
         async def reset_schema() -> None:
             engine = create_async_engine(TEST_DATABASE_URL)
             async with engine.begin() as conn:

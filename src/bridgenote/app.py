@@ -31,6 +31,17 @@ log = logging.getLogger(__name__)
 PUBLIC_MEDIA_PREFIXES = ("m/", "a/")
 
 
+async def _flush_views_until(runtime: Runtime, stop: asyncio.Event, *, every: float) -> None:
+    """Write this process's buffered view counts every ``every`` seconds until ``stop`` is set."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        try:
+            await runtime.flush_periodic()
+        except Exception:
+            log.exception("could not flush view counters")
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = runtime or Runtime.create(settings)
@@ -39,18 +50,22 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        worker_task = None
         if settings.run_worker_in_process:
             worker = Worker(
                 runtime.db, runtime, poll_seconds=settings.worker_poll_seconds, lease_seconds=settings.job_lease_seconds
             )
-            worker_task = asyncio.create_task(worker.run_forever(stop), name="bridgenote-worker")
+            background = asyncio.create_task(worker.run_forever(stop), name="bridgenote-worker")
+        else:
+            # The worker loop is what flushes buffered view counts; without it in this
+            # process (the scale tier), this process must flush its own buffer.
+            background = asyncio.create_task(
+                _flush_views_until(runtime, stop, every=settings.view_flush_seconds), name="bridgenote-view-flush"
+            )
         try:
             yield
         finally:
             stop.set()
-            if worker_task is not None:
-                await worker_task
+            await background
             await runtime.close()
 
     app = FastAPI(

@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = True
     worker_poll_seconds: float = 1.0
     job_lease_seconds: int = 300
-    worker_id: int = 0
+    # The 10-bit worker field of generated ids (0-1023). Unset: derived from the process
+    # id, which is enough on one machine; give every process a distinct one across hosts.
+    worker_id: int | None = Field(default=None, ge=0, le=1023)
+    # How often a web process without the in-process worker writes its buffered view counts.
+    view_flush_seconds: float = 5.0
 
     max_upload_bytes: int = 20 * 1024 * 1024
     max_video_bytes: int = 200 * 1024 * 1024

@@ -6,7 +6,12 @@ import httpx
 async def test_signup_login_me(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/api/v1/auth/signup",
-        json={"username": "lily", "email": "lily@example.com", "password": "hunter22hunter", "read_languages": ["en", "zh-Hans"]},
+        json={
+            "username": "lily",
+            "email": "lily@example.com",
+            "password": "hunter22hunter",
+            "read_languages": ["en", "zh-Hans"],
+        },
     )
     assert r.status_code == 201, r.text
     body = r.json()

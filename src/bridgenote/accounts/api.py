@@ -25,6 +25,7 @@ from bridgenote.accounts.schemas import (
     UserCreate,
     UserRead,
 )
+from bridgenote.core import i18n
 from bridgenote.core.auth import Viewer
 from bridgenote.core.errors import NotFound
 from bridgenote.core.images import make_avatar
@@ -49,18 +50,12 @@ ERRORS: dict[int | str, dict[str, object]] = {
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute, responses=ERRORS)
 
 
-def avatar_url(storage: Storage, user: User) -> str | None:
-    return storage.url(user.avatar_key) if user.avatar_key else None
-
-
-def user_brief(storage: Storage, user: User) -> UserBrief:
-    return UserBrief(id=user.id, username=user.username, display_name=user.display_name, avatar_url=avatar_url(storage, user))
+avatar_url = service.avatar_url
+user_brief = service.brief
 
 
 def user_read(storage: Storage, user: User, relations: dict[str, bool] | None = None) -> UserRead:
-    return UserRead.model_validate(
-        {**_columns(user), "avatar_url": avatar_url(storage, user), **(relations or {})}
-    )
+    return UserRead.model_validate({**_columns(user), "avatar_url": avatar_url(storage, user), **(relations or {})})
 
 
 def me_read(storage: Storage, user: User) -> MeRead:
@@ -78,7 +73,9 @@ def _set_session_cookies(response: Response, runtime: Runtime, raw: str, csrf: s
         SESSION_COOKIE, raw, max_age=max_age, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
     )
     if csrf:
-        response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=settings.cookie_secure, path="/")
+        response.set_cookie(
+            CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="lax", secure=settings.cookie_secure, path="/"
+        )
 
 
 @router.post(
@@ -92,13 +89,17 @@ async def signup(data: UserCreate, session: SessionDep, runtime: RuntimeDep, res
     """Create an account and sign in with a browser session."""
     user = await service.create_user(session, data=data)
     _user, token, raw = await service.login(
-        session, data=LoginRequest(login=user.username, password=data.password), session_days=runtime.settings.session_days
+        session,
+        data=LoginRequest(login=user.username, password=data.password),
+        session_days=runtime.settings.session_days,
     )
     _set_session_cookies(response, runtime, raw, token.csrf_token)
     return SessionRead(user=me_read(runtime.storage, user), csrf_token=token.csrf_token)
 
 
-@router.post("/auth/login", response_model=SessionRead, dependencies=[Depends(rate_limit("login", per="ip"))], tags=["auth"])
+@router.post(
+    "/auth/login", response_model=SessionRead, dependencies=[Depends(rate_limit("login", per="ip"))], tags=["auth"]
+)
 async def login(data: LoginRequest, session: SessionDep, runtime: RuntimeDep, response: Response) -> SessionRead:
     """Sign in. With ``token_name`` an API token is returned in the body instead of a cookie."""
     user, token, raw = await service.login(session, data=data, session_days=runtime.settings.session_days)
@@ -191,7 +192,7 @@ async def put_avatar(
 @router.delete("/me", response_model=OK, tags=["me"])
 async def delete_me(data: PasswordConfirm, viewer: UserDep, session: SessionDep, response: Response) -> OK:
     """Delete the account: personal data is erased at once, content is purged in the background."""
-    await service.delete_account(session, viewer=viewer, password=data.password)
+    await service.delete_account(session, viewer=viewer, password=data.password, otp=data.otp)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return OK()
@@ -199,7 +200,10 @@ async def delete_me(data: PasswordConfirm, viewer: UserDep, session: SessionDep,
 
 def _export_read(export: DataExport) -> ExportRead:
     url = f"/api/v1/me/exports/{export.id}/download" if export.state == "ready" else None
-    return ExportRead.model_validate({**{c.key: getattr(export, c.key) for c in DataExport.__table__.columns}, "download_url": url})
+    columns = {c.key: getattr(export, c.key) for c in DataExport.__table__.columns}
+    # The stored reason is a message id (English); show it in the viewer's language.
+    error = i18n.gettext(export.error) if export.error else None
+    return ExportRead.model_validate({**columns, "error": error, "download_url": url})
 
 
 @router.post("/me/exports", status_code=202, response_model=ExportRead, tags=["me"])
@@ -227,7 +231,10 @@ async def download_export(export_id: IdPath, viewer: UserDep, session: SessionDe
     return RawResponse(
         data,
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="bridgenote-export-{export.id}.zip"', "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="bridgenote-export-{export.id}.zip"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 

@@ -42,6 +42,8 @@ class User(IdMixin, CreatedMixin, Base):
 
     __table_args__ = (
         CheckConstraint("follower_count >= 0 AND following_count >= 0 AND note_count >= 0", name="counts"),
+        # visible_to() excludes deleted and suspended authors on every read.
+        Index("ix_users_state", "state"),
     )
 
 

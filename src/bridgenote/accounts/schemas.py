@@ -8,7 +8,9 @@ from pydantic import AfterValidator, EmailStr, Field, field_validator
 
 from bridgenote.core.languages import CONTENT_LANGUAGES, valid_region
 from bridgenote.core.schemas import Id, ReadSchema, Schema
+from bridgenote.core.text import fold
 
+USERNAME_MAX = 30
 # Letters (any script), digits, "_" and "."; starts and ends with a letter or digit; no "..".
 USERNAME_RE = re.compile(r"^(?!.*\.\.)[^\W_][\w.]{1,28}[^\W_]\Z")
 RESERVED_USERNAMES = frozenset(
@@ -20,8 +22,21 @@ RESERVED_USERNAMES = frozenset(
 def _check_username(value: str) -> str:
     if not USERNAME_RE.match(value):
         raise ValueError("3 to 30 letters, digits, '_' or '.', starting and ending with a letter or digit")
-    if value.casefold() in RESERVED_USERNAMES:
+    # Checked on the matching key, so full-width "ａｄｍｉｎ" is as reserved as "admin", and
+    # ligatures that NFKC expands cannot overflow the 30-character key column.
+    key = fold(value)
+    if len(key) > USERNAME_MAX:
+        raise ValueError("this username is too long")
+    if key in RESERVED_USERNAMES:
         raise ValueError("this username is reserved")
+    return value
+
+
+def _check_email(value: str) -> str:
+    # RFC 5321 limits; the validator accepts longer local parts, which no mail server delivers to.
+    local, _at, _domain = value.rpartition("@")
+    if len(local) > 64 or len(value) > 254:
+        raise ValueError("this email address is too long")
     return value
 
 
@@ -32,11 +47,16 @@ def _check_languages(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+# CLDR lists these two-letter territories, but none is a country a person lives in:
+# unknown region, EU, eurozone, UN, outlying Oceania and the two pseudo-locales.
+NOT_COUNTRIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
+
+
 def _check_region(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     value = value.upper()
-    if not valid_region(value):
+    if value in NOT_COUNTRIES or not valid_region(value):
         raise ValueError("must be an ISO 3166 two-letter country code, e.g. US or CN")
     return value
 
@@ -48,6 +68,7 @@ def _check_ui_language(value: str) -> str:
 
 
 Username = Annotated[str, AfterValidator(_check_username)]
+Email = Annotated[EmailStr, AfterValidator(_check_email)]
 Languages = Annotated[list[str], Field(max_length=10), AfterValidator(_check_languages)]
 Region = Annotated[str | None, AfterValidator(_check_region)]
 UILanguage = Annotated[str, AfterValidator(_check_ui_language)]
@@ -57,7 +78,7 @@ Interests = Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], 
 
 class UserCreate(Schema):
     username: Username
-    email: EmailStr
+    email: Email
     password: Password
     display_name: Annotated[str, Field(max_length=50)] = ""
     read_languages: Languages = Field(default_factory=lambda: ["en"])

@@ -55,6 +55,12 @@ def gettext(message: str, /, language: str | None = None, **params: Any) -> str:
 _ = gettext
 
 
+def N_(message: str, /) -> str:
+    """Mark ``message`` for extraction without translating it yet (module-level
+    constants, tables of templates); translate it with :func:`gettext` when rendered."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int, /, language: str | None = None, **params: Any) -> str:
     text = catalog(language or _current.get()).ngettext(singular, plural, n)
     return text.format(n=n, **params)

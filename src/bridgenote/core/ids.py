@@ -49,6 +49,23 @@ def new_id() -> int:
     return _generator.next_id()
 
 
+def set_worker_id(worker_id: int) -> None:
+    """Use ``worker_id`` (0-1023) for this process's ids from now on.
+
+    Without it the process id stands in, which is unique on one machine but not
+    across machines: every process of a multi-host deployment needs its own id.
+    """
+    global _generator
+    if not 0 <= worker_id < 1 << _WORKER_BITS:
+        raise ValueError(f"worker id must be between 0 and {(1 << _WORKER_BITS) - 1}")
+    if worker_id != _generator.worker_id:
+        _generator = IdGenerator(worker_id)
+
+
+def worker_id_of(id_: int) -> int:
+    return (id_ >> _SEQ_BITS) & ((1 << _WORKER_BITS) - 1)
+
+
 def id_floor_for_ms(epoch_ms: int) -> int:
     """The smallest id that could have been created at ``epoch_ms`` (for time filters)."""
     return max(0, epoch_ms - EPOCH_MS) << (_WORKER_BITS + _SEQ_BITS)

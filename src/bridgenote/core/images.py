@@ -96,6 +96,8 @@ def _master(data: bytes) -> Master:
             img.save(out, "WEBP", save_all=True, quality=90, lossless=False)
             return Master(out.getvalue(), "image/webp", "webp", img.width, img.height)
         oriented = ImageOps.exif_transpose(img)
+        # Pillow carries some metadata (JPEG comments, ICC, XMP) over through .info; keep none of it.
+        oriented.info = {k: v for k, v in oriented.info.items() if k == "transparency"}
         has_alpha = oriented.mode in ("RGBA", "LA", "PA") or (oriented.mode == "P" and "transparency" in oriented.info)
         out = io.BytesIO()
         if has_alpha:

@@ -15,6 +15,7 @@ Queues are priorities: ``interactive`` (a user is waiting) runs before
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import socket
@@ -258,10 +259,8 @@ class Worker:
                 except Exception:
                     log.exception("worker loop error")
                 wakeup.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
         finally:
             _wakeups.discard(wakeup)
 

@@ -14,7 +14,10 @@ CONTENT_LANGUAGES = (
 
 @cache
 def regions() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+    # Babel's territory keys include numeric UN M.49 areas ("001", "419"); keep ISO 3166 alpha-2 codes.
+    return frozenset(
+        code for code in Locale("en").territories if isinstance(code, str) and len(code) == 2 and code.isalpha()
+    )
 
 
 def valid_region(code: str) -> bool:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 registry = CollectorRegistry(auto_describe=True)
 
-REQUESTS = Counter(
-    "bridgenote_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
-)
+REQUESTS = Counter("bridgenote_http_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry)
 LATENCY = Histogram(
     "bridgenote_http_request_duration_seconds",
     "HTTP request latency",
@@ -52,7 +49,7 @@ class MetricsMiddleware:
             LATENCY.labels(method, route).observe(time.perf_counter() - start)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     # Unmatched paths are grouped so that scanners cannot explode label cardinality.

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridgenote.config import Settings
+from bridgenote.core import ids
+from bridgenote.core.cache import TTLCache
 from bridgenote.core.counters import ViewCounter
 from bridgenote.core.db import Database
 from bridgenote.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -23,9 +25,19 @@ class Runtime:
     limiter: RateLimiter
     redis: Any = None
     views: ViewCounter = field(default_factory=ViewCounter)
+    caches: dict[str, TTLCache] = field(default_factory=dict)
+
+    def cache(self, name: str, *, ttl: float, max_entries: int = 10_000) -> TTLCache:
+        """A named in-process cache, created on first use (see core/cache.py)."""
+        found = self.caches.get(name)
+        if found is None:
+            found = self.caches[name] = TTLCache(ttl=ttl, max_entries=max_entries)
+        return found
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
+        if settings.worker_id is not None:
+            ids.set_worker_id(settings.worker_id)
         redis = None
         limiter: RateLimiter
         if settings.redis_url:
@@ -47,6 +59,9 @@ class Runtime:
         if self.views.pending():
             async with self.db.transaction() as session:
                 await self.views.flush(session)
+            # Flushed counters live in rows that read caches may hold.
+            for cache in self.caches.values():
+                cache.clear()
 
     async def close(self) -> None:
         try:

@@ -12,7 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
-_hasher = PasswordHasher()
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 # Verifying against this keeps login timing the same for unknown usernames.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -24,9 +25,11 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            # verify() raises on a mismatch; the dummy hash only keeps the timing the same.
+            _hasher.verify(password_hash or _DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+        return password_hash is not None
 
     return await asyncio.to_thread(verify)
 

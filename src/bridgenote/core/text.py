@@ -29,6 +29,4 @@ def fold(text: str) -> str:
 def clean_user_text(text: str) -> str:
     """Normalise line endings and drop control characters other than newline and tab."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs", "Co"}
-    ).strip()
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs", "Co"}).strip()

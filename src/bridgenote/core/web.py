@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +36,7 @@ class TransactionalRoute(APIRoute):
     """One request is one transaction: commit after the endpoint returns (before the
     response leaves), roll back if it raises, then run after-commit hooks."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def transactional(request: Request) -> Response:
@@ -94,7 +95,10 @@ def _check_csrf(request: Request, viewer: Viewer) -> None:
     """Cookie-authenticated writes must echo the session's CSRF token (header or form field)."""
     sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "csrf_form_token", None)
     if not sent or not viewer.csrf_token or not constant_time_equals(sent, viewer.csrf_token):
-        raise Forbidden("The security token of this form is missing or out of date. Reload the page and try again.", code="csrf_failed")
+        raise Forbidden(
+            "The security token of this form is missing or out of date. Reload the page and try again.",
+            code="csrf_failed",
+        )
 
 
 async def require_user(viewer: Annotated[Viewer, Depends(get_viewer)]) -> Viewer:
@@ -110,21 +114,27 @@ def client_ip(request: Request) -> str:
 
 
 def rate_limit(name: str, *, per: str = "user") -> Callable[..., Awaitable[None]]:
-    """Dependency enforcing ``settings.ratelimit_<name>`` per user (or per IP for anonymous
-    actions such as sign-up and login)."""
+    """Dependency enforcing ``settings.ratelimit_<name>`` per user (anonymous callers per IP),
+    or per IP for anonymous actions such as sign-up and login (``per="ip"``)."""
 
-    async def dependency(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> None:
-        if not runtime.settings.ratelimit_enabled:
-            return
-        rule = getattr(runtime.settings, f"ratelimit_{name}")
-        if per == "ip":
-            key = f"{name}:ip:{client_ip(request)}"
-        else:
-            viewer: Viewer | None = getattr(request.state, "viewer", None)
-            key = f"{name}:u:{viewer.id}" if viewer and viewer.id else f"{name}:ip:{client_ip(request)}"
-        await enforce(runtime.limiter, key, limit=rule.limit, window=rule.window)
+    async def check(runtime: Runtime, key: str) -> None:
+        if runtime.settings.ratelimit_enabled:
+            rule = getattr(runtime.settings, f"ratelimit_{name}")
+            await enforce(runtime.limiter, f"{name}:{key}", limit=rule.limit, window=rule.window)
 
-    return dependency
+    async def per_ip(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]) -> None:
+        await check(runtime, f"ip:{client_ip(request)}")
+
+    # Route-level dependencies run before the endpoint's own, so the viewer must be
+    # resolved here rather than read from request.state (it would not be there yet).
+    async def per_user(
+        request: Request,
+        runtime: Annotated[Runtime, Depends(get_runtime)],
+        viewer: Annotated[Viewer, Depends(get_viewer)],
+    ) -> None:
+        await check(runtime, f"u:{viewer.id}" if viewer.id is not None else f"ip:{client_ip(request)}")
+
+    return per_ip if per == "ip" else per_user
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -134,8 +144,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 class LanguageMiddleware:
-    """Sets the UI language for the request from ``Accept-Language`` (``?lang=`` wins);
-    an authenticated viewer's own setting overrides both in :func:`get_viewer`."""
+    """Sets the UI language for the request: ``?lang=`` wins, then the ``bn_lang``
+    cookie, then ``Accept-Language``. An authenticated viewer's own setting
+    overrides all of them in :func:`get_viewer`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -150,11 +161,16 @@ class LanguageMiddleware:
                 name, _sep, value = part.strip().partition("=")
                 if name == "bn_lang" and value in i18n.UI_LANGUAGES:
                     language = value
+            for value in parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", ()):
+                if value in i18n.UI_LANGUAGES:
+                    language = value
             i18n.set_language(language)
         await self.app(scope, receive, send)
 
 
-def error_json(status: int, code: str, message: str, *, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_json(
+    status: int, code: str, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -164,7 +180,9 @@ def error_json(status: int, code: str, message: str, *, details: Any = None, hea
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        loc = list(error.get("loc", ()))
+        # FastAPI prefixes body fields with "body"; drop only that prefix (a field may be called "body").
+        location = [str(part) for part in (loc[1:] if loc[:1] == ["body"] else loc)]
         details.append({"field": ".".join(location), "message": str(error.get("msg", "")), "type": error.get("type")})
     return details
 

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
-from bridgenote.core.pagination import Page
+from bridgenote.core.pagination import Page, Window
+from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import OK, ErrorResponse, IdPath
 from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
-from bridgenote.notes import policy, service
+from bridgenote.notes import cards, service
 from bridgenote.notes.models import Board, Comment, MediaAttachment, Note
 from bridgenote.notes.schemas import (
     BoardCreate,
@@ -20,7 +22,6 @@ from bridgenote.notes.schemas import (
     CommentCreate,
     CommentRead,
     HashtagRead,
-    HashtagRef,
     MediaRead,
     MediaUpdate,
     NoteCreate,
@@ -28,7 +29,6 @@ from bridgenote.notes.schemas import (
     NoteUpdate,
     SaveRequest,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
@@ -41,47 +41,27 @@ Limit = Annotated[int | None, Query(ge=1, le=100)]
 
 def media_read(storage: Storage, media: MediaAttachment) -> MediaRead:
     return MediaRead.model_validate(
-        {**{c.key: getattr(media, c.key) for c in MediaAttachment.__table__.columns}, "url": service.media_url(storage, media)}
+        {
+            **{c.key: getattr(media, c.key) for c in MediaAttachment.__table__.columns},
+            "url": service.media_url(storage, media),
+        }
     )
 
 
-async def note_reads(session: AsyncSession, *, viewer: Viewer, storage: Storage, notes: Sequence[Note]) -> list[NoteRead]:
-    details = await service.load_details(session, viewer=viewer, storage=storage, notes=notes)
-    result = []
-    for note in notes:
-        mentioned = [details.authors[u].username for u in details.mentions.get(note.id, []) if u in details.authors]
-        moderation = policy.sees_moderation_details(viewer, note)
-        result.append(
-            NoteRead(
-                id=note.id,
-                author=details.authors[note.author_id],
-                kind=note.kind,
-                title=note.title,
-                body=note.body,
-                place_name=note.place_name,
-                language=note.language,
-                hashtags=[HashtagRef(name=d, key=k) for d, k in details.tags.get(note.id, [])],
-                mentions=mentioned,
-                media=[media_read(storage, m) for m in details.media.get(note.id, [])],
-                like_count=note.like_count,
-                save_count=note.save_count,
-                comment_count=note.comment_count,
-                view_count=note.view_count,
-                liked=note.id in details.liked,
-                saved=note.id in details.saved,
-                created_at=note.created_at,
-                updated_at=note.updated_at,
-                state=note.state if moderation else None,
-                state_reason=note.state_reason if moderation else None,
-                limited_regions=sorted(details.limited.get(note.id, [])) if moderation else None,
-            )
-        )
-    return result
+def json_response(payload: object, status_code: int = 200) -> Response:
+    """Already-shaped JSON (the route's ``response_model`` documents it; tests check the shape)."""
+    return Response(cards.dumps(payload), status_code=status_code, media_type="application/json")
 
 
-async def note_page(session: AsyncSession, viewer: Viewer, storage: Storage, page: Page[Note]) -> Page[NoteRead]:
-    items = await note_reads(session, viewer=viewer, storage=storage, notes=page.items)
-    return Page[NoteRead](items=items, next_cursor=page.next_cursor)
+async def note_json(
+    session: AsyncSession, runtime: Runtime, viewer: Viewer, note_ids: Sequence[int], *, fresh: bool = False
+) -> list[dict[str, Any]]:
+    return await cards.render(session, runtime=runtime, viewer=viewer, note_ids=note_ids, fresh=fresh)
+
+
+async def note_page(session: AsyncSession, runtime: Runtime, viewer: Viewer, page: Window[Note]) -> Response:
+    items = await note_json(session, runtime, viewer, [n.id for n in page.items])
+    return json_response({"items": items, "next_cursor": page.next_cursor})
 
 
 async def comment_reads(
@@ -112,7 +92,9 @@ async def comment_reads(
     return [one(root, replies) for root, replies in threads]
 
 
-async def board_reads(session: AsyncSession, *, viewer: Viewer, storage: Storage, boards: Sequence[Board]) -> list[BoardRead]:
+async def board_reads(
+    session: AsyncSession, *, viewer: Viewer, storage: Storage, boards: Sequence[Board]
+) -> list[BoardRead]:
     owners = await accounts_service.briefs(session, storage=storage, user_ids=list({b.owner_id for b in boards}))
     covers = await service.board_covers(session, storage=storage, boards=boards, viewer=viewer)
     return [
@@ -146,12 +128,16 @@ async def upload_media(
     settings = runtime.settings
     limit = max(settings.max_upload_bytes, settings.max_video_bytes)
     data = await file.read(limit + 1)
-    media = await service.store_upload(session, viewer=viewer, storage=runtime.storage, settings=settings, data=data, alt_text=alt_text)
+    media = await service.store_upload(
+        session, viewer=viewer, storage=runtime.storage, settings=settings, data=data, alt_text=alt_text
+    )
     return media_read(runtime.storage, media)
 
 
 @router.patch("/media/{media_id}", response_model=MediaRead, tags=["media"])
-async def update_media(media_id: IdPath, data: MediaUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> MediaRead:
+async def update_media(
+    media_id: IdPath, data: MediaUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> MediaRead:
     media = await service.update_media(session, viewer=viewer, media_id=media_id, alt_text=data.alt_text)
     return media_read(runtime.storage, media)
 
@@ -166,57 +152,71 @@ async def update_media(media_id: IdPath, data: MediaUpdate, viewer: UserDep, ses
     dependencies=[Depends(rate_limit("post"))],
     tags=["notes"],
 )
-async def create_note(data: NoteCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> NoteRead:
+async def create_note(data: NoteCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     note = await service.create_note(session, viewer=viewer, data=data, max_images=runtime.settings.max_images_per_note)
-    return (await note_reads(session, viewer=viewer, storage=runtime.storage, notes=[note]))[0]
+    return json_response((await note_json(session, runtime, viewer, [note.id], fresh=True))[0], status_code=201)
 
 
 @router.get("/notes/{note_id}", response_model=NoteRead, tags=["notes"])
-async def get_note(note_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep) -> NoteRead:
+async def get_note(note_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     note = await service.access_note(session, viewer=viewer, note_id=note_id)
     service.record_view(runtime.views, note_id=note.id)
-    return (await note_reads(session, viewer=viewer, storage=runtime.storage, notes=[note]))[0]
+    return json_response((await note_json(session, runtime, viewer, [note.id]))[0])
 
 
 @router.patch("/notes/{note_id}", response_model=NoteRead, tags=["notes"])
-async def update_note(note_id: IdPath, data: NoteUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> NoteRead:
+async def update_note(
+    note_id: IdPath, data: NoteUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> Response:
     note = await service.update_note(session, viewer=viewer, note_id=note_id, data=data)
-    return (await note_reads(session, viewer=viewer, storage=runtime.storage, notes=[note]))[0]
+    cards.forget_after_commit(session, runtime, note.id)
+    return json_response((await note_json(session, runtime, viewer, [note.id], fresh=True))[0])
 
 
 @router.delete("/notes/{note_id}", response_model=OK, tags=["notes"])
-async def delete_note(note_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
+async def delete_note(note_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> OK:
     await service.delete_note(session, viewer=viewer, note_id=note_id)
+    cards.forget_after_commit(session, runtime, note_id)
     return OK()
 
 
 @router.post("/notes/{note_id}/like", response_model=OK, dependencies=[Depends(rate_limit("like"))], tags=["notes"])
-async def like_note(note_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
+async def like_note(note_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> OK:
     await service.like_note(session, viewer=viewer, note_id=note_id)
+    cards.forget_after_commit(session, runtime, note_id)
     return OK()
 
 
 @router.delete("/notes/{note_id}/like", response_model=OK, dependencies=[Depends(rate_limit("like"))], tags=["notes"])
-async def unlike_note(note_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
+async def unlike_note(note_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> OK:
     await service.unlike_note(session, viewer=viewer, note_id=note_id)
+    cards.forget_after_commit(session, runtime, note_id)
     return OK()
 
 
-@router.post("/notes/{note_id}/save", response_model=BoardRead, dependencies=[Depends(rate_limit("like"))], tags=["boards"])
+@router.post(
+    "/notes/{note_id}/save", response_model=BoardRead, dependencies=[Depends(rate_limit("like"))], tags=["boards"]
+)
 async def save_note(
     note_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep, data: SaveRequest | None = None
 ) -> BoardRead:
     """Save into a board (the default "Saved" board when ``board_id`` is omitted)."""
     board = await service.save_note(session, viewer=viewer, note_id=note_id, board_id=data.board_id if data else None)
+    cards.forget_after_commit(session, runtime, note_id)
     await session.refresh(board)
     return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
 
 @router.delete("/notes/{note_id}/save", response_model=OK, tags=["boards"])
 async def unsave_note(
-    note_id: IdPath, viewer: UserDep, session: SessionDep, board_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None
+    note_id: IdPath,
+    viewer: UserDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    board_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> OK:
     await service.unsave_note(session, viewer=viewer, note_id=note_id, board_id=board_id)
+    cards.forget_after_commit(session, runtime, note_id)
     return OK()
 
 
@@ -225,10 +225,17 @@ async def unsave_note(
 
 @router.get("/notes/{note_id}/comments", response_model=Page[CommentRead], tags=["comments"])
 async def list_comments(
-    note_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
+    note_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
 ) -> Page[CommentRead]:
     page = await service.list_comments(session, viewer=viewer, note_id=note_id, cursor=cursor, limit=limit)
-    items = await comment_reads(session, viewer=viewer, storage=runtime.storage, threads=[(t.comment, t.replies) for t in page.items])
+    items = await comment_reads(
+        session, viewer=viewer, storage=runtime.storage, threads=[(t.comment, t.replies) for t in page.items]
+    )
     return Page[CommentRead](items=items, next_cursor=page.next_cursor)
 
 
@@ -239,14 +246,22 @@ async def list_comments(
     dependencies=[Depends(rate_limit("comment"))],
     tags=["comments"],
 )
-async def create_comment(note_id: IdPath, data: CommentCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> CommentRead:
+async def create_comment(
+    note_id: IdPath, data: CommentCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> CommentRead:
     comment = await service.create_comment(session, viewer=viewer, note_id=note_id, data=data)
+    cards.forget_after_commit(session, runtime, note_id)
     return (await comment_reads(session, viewer=viewer, storage=runtime.storage, threads=[(comment, [])]))[0]
 
 
 @router.get("/comments/{comment_id}/replies", response_model=Page[CommentRead], tags=["comments"])
 async def list_replies(
-    comment_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
+    comment_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
 ) -> Page[CommentRead]:
     page = await service.list_replies(session, viewer=viewer, comment_id=comment_id, cursor=cursor, limit=limit)
     items = await comment_reads(session, viewer=viewer, storage=runtime.storage, threads=[(c, []) for c in page.items])
@@ -254,12 +269,15 @@ async def list_replies(
 
 
 @router.delete("/comments/{comment_id}", response_model=OK, tags=["comments"])
-async def delete_comment(comment_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
-    await service.delete_comment(session, viewer=viewer, comment_id=comment_id)
+async def delete_comment(comment_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> OK:
+    note_id = await service.delete_comment(session, viewer=viewer, comment_id=comment_id)
+    cards.forget_after_commit(session, runtime, note_id)
     return OK()
 
 
-@router.post("/comments/{comment_id}/like", response_model=OK, dependencies=[Depends(rate_limit("like"))], tags=["comments"])
+@router.post(
+    "/comments/{comment_id}/like", response_model=OK, dependencies=[Depends(rate_limit("like"))], tags=["comments"]
+)
 async def like_comment(comment_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
     await service.like_comment(session, viewer=viewer, comment_id=comment_id)
     return OK()
@@ -287,7 +305,9 @@ async def get_board(board_id: IdPath, viewer: ViewerDep, session: SessionDep, ru
 
 
 @router.patch("/boards/{board_id}", response_model=BoardRead, tags=["boards"])
-async def update_board(board_id: IdPath, data: BoardUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> BoardRead:
+async def update_board(
+    board_id: IdPath, data: BoardUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> BoardRead:
     board = await service.update_board(session, viewer=viewer, board_id=board_id, data=data)
     return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
@@ -300,15 +320,25 @@ async def delete_board(board_id: IdPath, viewer: UserDep, session: SessionDep) -
 
 @router.get("/boards/{board_id}/notes", response_model=Page[NoteRead], tags=["boards", "feeds"])
 async def board_notes(
-    board_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
-) -> Page[NoteRead]:
+    board_id: IdPath,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Response:
     page = await service.board_notes(session, viewer=viewer, board_id=board_id, cursor=cursor, limit=limit)
-    return await note_page(session, viewer, runtime.storage, page)
+    return await note_page(session, runtime, viewer, page)
 
 
 @router.get("/users/{username}/boards", response_model=Page[BoardRead], tags=["boards"])
 async def user_boards(
-    username: str, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
+    username: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
 ) -> Page[BoardRead]:
     page = await service.list_boards(session, viewer=viewer, username=username, cursor=cursor, limit=limit)
     items = await board_reads(session, viewer=viewer, storage=runtime.storage, boards=page.items)
@@ -319,23 +349,32 @@ async def user_boards(
 
 
 @router.get("/feeds/latest", response_model=Page[NoteRead], tags=["feeds"])
-async def latest_feed(viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None) -> Page[NoteRead]:
+async def latest_feed(
+    viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
+) -> Response:
     page = await service.latest_feed(session, viewer=viewer, cursor=cursor, limit=limit)
-    return await note_page(session, viewer, runtime.storage, page)
+    return await note_page(session, runtime, viewer, page)
 
 
 @router.get("/feeds/following", response_model=Page[NoteRead], tags=["feeds"])
-async def following_feed(viewer: UserDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None) -> Page[NoteRead]:
+async def following_feed(
+    viewer: UserDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
+) -> Response:
     page = await service.following_feed(session, viewer=viewer, cursor=cursor, limit=limit)
-    return await note_page(session, viewer, runtime.storage, page)
+    return await note_page(session, runtime, viewer, page)
 
 
 @router.get("/users/{username}/notes", response_model=Page[NoteRead], tags=["feeds"])
 async def user_notes(
-    username: str, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
-) -> Page[NoteRead]:
+    username: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Response:
     page = await service.user_notes(session, viewer=viewer, username=username, cursor=cursor, limit=limit)
-    return await note_page(session, viewer, runtime.storage, page)
+    return await note_page(session, runtime, viewer, page)
 
 
 @router.get("/hashtags/{name}", response_model=HashtagRead, tags=["hashtags"])
@@ -350,6 +389,6 @@ async def get_hashtag(name: str, session: SessionDep, runtime: RuntimeDep) -> Ha
 @router.get("/hashtags/{name}/notes", response_model=Page[NoteRead], tags=["hashtags", "feeds"])
 async def hashtag_notes(
     name: str, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep, cursor: Cursor = None, limit: Limit = None
-) -> Page[NoteRead]:
+) -> Response:
     page = await service.hashtag_notes(session, viewer=viewer, name=name, cursor=cursor, limit=limit)
-    return await note_page(session, viewer, runtime.storage, page)
+    return await note_page(session, runtime, viewer, page)

@@ -89,6 +89,8 @@ class NoteHashtag(Base):
     hashtag_id: Mapped[int] = mapped_column(ForeignKey("hashtags.id", ondelete="CASCADE"), primary_key=True)
     # The form the author wrote (#旅遊, #Travel): shown on the note.
     display_name: Mapped[str] = mapped_column(String(100))
+    # Order of first appearance in the text, so reads need not re-parse it.
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Mention(Base):

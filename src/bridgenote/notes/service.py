@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Integer, Select, cast, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
@@ -22,11 +22,20 @@ from bridgenote.config import Settings
 from bridgenote.core import images
 from bridgenote.core.auth import Viewer
 from bridgenote.core.db import utcnow
-from bridgenote.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMedia
+from bridgenote.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMedia,
+)
 from bridgenote.core.events import publish
 from bridgenote.core.ids import new_id
 from bridgenote.core.jobs import enqueue, insert_ignore
 from bridgenote.core.pagination import Window, clamp_limit, decode_cursor, next_cursor_for
+from bridgenote.core.schemas import MAX_ID
 from bridgenote.core.storage import Storage
 from bridgenote.notes import parsing, policy
 from bridgenote.notes.models import (
@@ -46,12 +55,29 @@ from bridgenote.notes.schemas import BoardCreate, BoardUpdate, CommentCreate, No
 
 DEFAULT_BOARD_TITLE = "Saved"
 MAX_BOARDS = 200
+# First key of the PostgreSQL advisory lock that serialises creating a user's default board.
+_DEFAULT_BOARD_LOCK = 0x6E6F7465
 
 
 def _require(viewer: Viewer) -> int:
     if viewer.id is None:
         raise Unauthorized()
     return viewer.id
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+def _cursor_id(cursor: str | None) -> int | None:
+    """The id-like key in a one-value cursor; anything else is a 400, never a 500."""
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    value = after[0]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    raise BadRequest("That page cursor is not valid.", code="invalid_cursor")
 
 
 # ---------------------------------------------------------------- media uploads
@@ -69,14 +95,18 @@ async def store_upload(
     video_type = images.sniff_video(data[:64])
     if video_type is not None:
         if len(data) > settings.max_video_bytes:
-            raise PayloadTooLarge("That video is larger than {limit} MB.", limit=settings.max_video_bytes // (1024 * 1024))
+            raise PayloadTooLarge(
+                "That video is larger than {limit} MB.", limit=settings.max_video_bytes // (1024 * 1024)
+            )
         payload, content_type, kind = data, video_type, "video"
         extension = {"video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}[video_type]
         width = height = None
         prefix = "u"  # private until processed: originals can carry location metadata
     else:
         if len(data) > settings.max_upload_bytes:
-            raise PayloadTooLarge("That image is larger than {limit} MB.", limit=settings.max_upload_bytes // (1024 * 1024))
+            raise PayloadTooLarge(
+                "That image is larger than {limit} MB.", limit=settings.max_upload_bytes // (1024 * 1024)
+            )
         try:
             master = await images.normalise_master(data, max_bytes=settings.max_upload_bytes)
         except UnsupportedMedia as exc:
@@ -120,7 +150,16 @@ async def _attach(session: AsyncSession, *, owner: int, note: Note, media_ids: S
         raise BadRequest("The same upload is listed twice.", code="duplicate_media")
     if not media_ids:
         return "text"
-    rows = (await session.scalars(select(MediaAttachment).where(MediaAttachment.id.in_(media_ids)))).all()
+    # Locked, so two notes posted at once cannot both claim one upload (PostgreSQL; SQLite
+    # write transactions are serialised anyway).
+    rows = (
+        await session.scalars(
+            select(MediaAttachment)
+            .where(MediaAttachment.id.in_(media_ids))
+            .order_by(MediaAttachment.id)
+            .with_for_update()
+        )
+    ).all()
     found = {m.id: m for m in rows}
     for media_id in media_ids:
         media = found.get(media_id)
@@ -147,30 +186,56 @@ async def _attach(session: AsyncSession, *, owner: int, note: Note, media_ids: S
 async def _tag_ids(session: AsyncSession, tags: Sequence[parsing.Tag]) -> dict[str, int]:
     if not tags:
         return {}
-    for tag in tags:
+    # In key order, so two notes creating the same new tags cannot deadlock on the unique index.
+    for tag in sorted(tags, key=lambda t: t.key):
         await insert_ignore(
             session,
             Hashtag,
-            {"id": new_id(), "key": tag.key, "display_name": tag.display, "note_count": 0, "view_count": 0, "created_at": utcnow()},
+            {
+                "id": new_id(),
+                "key": tag.key,
+                "display_name": tag.display,
+                "note_count": 0,
+                "view_count": 0,
+                "created_at": utcnow(),
+            },
         )
     rows = await session.execute(select(Hashtag.key, Hashtag.id).where(Hashtag.key.in_([t.key for t in tags])))
     return {key: tag_id for key, tag_id in rows.all()}
 
 
 async def _set_hashtags(session: AsyncSession, note: Note, text: str, *, count: bool) -> None:
-    """Make the note's tags match ``text``; keeps ``Hashtag.note_count`` exact when ``count``."""
+    """Make the note's tags match ``text`` (written form and order included); keeps
+    ``Hashtag.note_count`` exact when ``count``."""
     wanted = {t.key: t for t in parsing.hashtags(text)}
     ids = await _tag_ids(session, list(wanted.values()))
-    current = dict((await session.execute(select(NoteHashtag.hashtag_id, NoteHashtag.display_name).where(NoteHashtag.note_id == note.id))).all())
-    wanted_ids = {ids[key]: tag.display for key, tag in wanted.items()}
+    rows = await session.execute(
+        select(NoteHashtag.hashtag_id, NoteHashtag.display_name, NoteHashtag.position).where(
+            NoteHashtag.note_id == note.id
+        )
+    )
+    current = {tag_id: (display, position) for tag_id, display, position in rows.all()}
+    wanted_ids = {ids[key]: (tag.display, position) for position, (key, tag) in enumerate(wanted.items())}
     removed = [tag_id for tag_id in current if tag_id not in wanted_ids]
     added = [tag_id for tag_id in wanted_ids if tag_id not in current]
     if removed:
-        await session.execute(delete(NoteHashtag).where(NoteHashtag.note_id == note.id, NoteHashtag.hashtag_id.in_(removed)))
+        await session.execute(
+            delete(NoteHashtag).where(NoteHashtag.note_id == note.id, NoteHashtag.hashtag_id.in_(removed))
+        )
         if count:
-            await session.execute(update(Hashtag).where(Hashtag.id.in_(removed)).values(note_count=Hashtag.note_count - 1))
+            await session.execute(
+                update(Hashtag).where(Hashtag.id.in_(removed)).values(note_count=Hashtag.note_count - 1)
+            )
+    for tag_id, (display, position) in wanted_ids.items():
+        if tag_id in current and current[tag_id] != (display, position):
+            await session.execute(
+                update(NoteHashtag)
+                .where(NoteHashtag.note_id == note.id, NoteHashtag.hashtag_id == tag_id)
+                .values(display_name=display, position=position)
+            )
     for tag_id in added:
-        session.add(NoteHashtag(note_id=note.id, hashtag_id=tag_id, display_name=wanted_ids[tag_id]))
+        display, position = wanted_ids[tag_id]
+        session.add(NoteHashtag(note_id=note.id, hashtag_id=tag_id, display_name=display, position=position))
     if added and count:
         await session.execute(update(Hashtag).where(Hashtag.id.in_(added)).values(note_count=Hashtag.note_count + 1))
 
@@ -179,10 +244,9 @@ async def _resolve_mentions(session: AsyncSession, *, author: int, text: str) ->
     names = parsing.mentions(text)
     users = await accounts_service.find_by_usernames(session, usernames=names)
     ids = [u.id for u in users.values() if u.id != author]
-    blocked: list[int] = []
-    for user_id in ids:
-        if await accounts_service.is_blocked_either_way(session, a=author, b=user_id):
-            blocked.append(user_id)
+    if not ids:
+        return []
+    blocked = set((await session.scalars(accounts_service.blocked_either_way(author))).all())
     return [i for i in ids if i not in blocked]
 
 
@@ -197,7 +261,9 @@ async def create_note(session: AsyncSession, *, viewer: Viewer, data: NoteCreate
         raise Forbidden("Your account is suspended.", code="account_suspended")
     if not (data.title or data.body or data.media_ids):
         raise BadRequest("A note needs a title, some text or at least one photo or video.", code="empty_note")
-    note = Note(author_id=author, title=data.title, body=data.body, place_name=data.place_name or None, state="published")
+    note = Note(
+        author_id=author, title=data.title, body=data.body, place_name=data.place_name or None, state="published"
+    )
     session.add(note)
     await session.flush()
     note.kind = await _attach(session, owner=author, note=note, media_ids=data.media_ids, max_images=max_images)
@@ -247,7 +313,9 @@ async def update_note(session: AsyncSession, *, viewer: Viewer, note_id: int, da
         session.add(Mention(note_id=note.id, user_id=user_id))
     await session.flush()
     new = [u for u in mentioned if u not in before]
-    await publish(session, "note.updated", {"note_id": note.id, "author_id": note.author_id, "new_mentioned_user_ids": new})
+    await publish(
+        session, "note.updated", {"note_id": note.id, "author_id": note.author_id, "new_mentioned_user_ids": new}
+    )
     return note
 
 
@@ -256,17 +324,25 @@ async def delete_note(session: AsyncSession, *, viewer: Viewer, note_id: int) ->
     note = await access_note(session, viewer=viewer, note_id=note_id)
     if not policy.can_delete_note(viewer, note):
         raise Forbidden("Only the author can delete this note.", code="not_author")
-    await _soft_delete(session, note)
+    if not await _soft_delete(session, note):
+        raise NotFound("That note does not exist or is not available.", code="note_not_found")
 
 
-async def _soft_delete(session: AsyncSession, note: Note) -> None:
-    note.deleted_at = utcnow()
+async def _soft_delete(session: AsyncSession, note: Note) -> bool:
+    """Mark the note deleted and fix the counters; ``False`` if a concurrent request already did."""
+    # Conditional, so two deletes of one note at once decrement the counters once.
+    result = await session.execute(
+        update(Note).where(Note.id == note.id, Note.deleted_at.is_(None)).values(deleted_at=utcnow())
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
     tag_ids = (await session.scalars(select(NoteHashtag.hashtag_id).where(NoteHashtag.note_id == note.id))).all()
     if tag_ids:
         await session.execute(update(Hashtag).where(Hashtag.id.in_(tag_ids)).values(note_count=Hashtag.note_count - 1))
     await accounts_service.adjust_counters(session, user_id=note.author_id, note_count=-1)
     await enqueue(session, "notes.purge_note", {"note_id": note.id}, dedupe_key=f"purge-note:{note.id}")
     await publish(session, "note.deleted", {"note_id": note.id, "author_id": note.author_id})
+    return True
 
 
 async def purge_note(session: AsyncSession, *, storage: Storage, note_id: int) -> None:
@@ -278,7 +354,9 @@ async def purge_note(session: AsyncSession, *, storage: Storage, note_id: int) -
     saves = await session.scalar(select(func.count()).select_from(BoardNote).where(BoardNote.note_id == note_id)) or 0
     if likes or saves:
         await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=-(likes + saves))
-    board_counts = (await session.execute(select(BoardNote.board_id).where(BoardNote.note_id == note_id))).scalars().all()
+    board_counts = (
+        (await session.execute(select(BoardNote.board_id).where(BoardNote.note_id == note_id))).scalars().all()
+    )
     for board_id in board_counts:
         await session.execute(update(Board).where(Board.id == board_id).values(note_count=Board.note_count - 1))
     keys = (await session.scalars(select(MediaAttachment.storage_key).where(MediaAttachment.note_id == note_id))).all()
@@ -291,7 +369,9 @@ async def purge_note(session: AsyncSession, *, storage: Storage, note_id: int) -
 async def _delete_files_if_unused(session: AsyncSession, storage: Storage, keys: Sequence[str]) -> None:
     for key in keys:
         # Content-addressed keys can be shared by identical uploads.
-        in_use = await session.scalar(select(func.count()).select_from(MediaAttachment).where(MediaAttachment.storage_key == key))
+        in_use = await session.scalar(
+            select(func.count()).select_from(MediaAttachment).where(MediaAttachment.storage_key == key)
+        )
         if not in_use:
             await storage.delete(key)
 
@@ -315,7 +395,7 @@ async def set_visibility(
         note.state_reason = reason
     if limited_regions is not None:
         await session.execute(delete(NoteRegionLimit).where(NoteRegionLimit.note_id == note_id))
-        for region in sorted(set(limited_regions)):
+        for region in sorted({r.strip().upper() for r in limited_regions if r.strip()}):
             session.add(NoteRegionLimit(note_id=note_id, region=region))
     await session.flush()
     return note
@@ -327,7 +407,9 @@ async def set_visibility(
 async def like_note(session: AsyncSession, *, viewer: Viewer, note_id: int) -> Note:
     me = _require(viewer)
     note = await access_note(session, viewer=viewer, note_id=note_id)
-    if not await insert_ignore(session, Like, {"user_id": me, "note_id": note.id, "seq": new_id(), "created_at": utcnow()}):
+    if not await insert_ignore(
+        session, Like, {"user_id": me, "note_id": note.id, "seq": new_id(), "created_at": utcnow()}
+    ):
         raise Conflict("You already liked this note.", code="already_liked")
     await session.execute(update(Note).where(Note.id == note.id).values(like_count=Note.like_count + 1))
     await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=1)
@@ -353,7 +435,17 @@ async def unlike_note(session: AsyncSession, *, viewer: Viewer, note_id: int) ->
 
 
 async def default_board(session: AsyncSession, *, owner_id: int) -> Board:
-    board = await session.scalar(select(Board).where(Board.owner_id == owner_id, Board.is_default.is_(True)))
+    """The owner's "Saved" board, created on first use (exactly one, even under concurrent saves)."""
+    query = select(Board).where(Board.owner_id == owner_id, Board.is_default.is_(True)).order_by(Board.id).limit(1)
+    board = await session.scalar(query)
+    if board is None and _is_postgres(session):
+        # No unique index covers "one default board per owner": serialise the creators, then look
+        # again (each statement sees what committed before it under READ COMMITTED). SQLite
+        # write transactions are serialised by BEGIN IMMEDIATE already.
+        key = (owner_id ^ (owner_id >> 31)) & 0x7FFFFFFF
+        lock = func.pg_advisory_xact_lock(cast(literal(_DEFAULT_BOARD_LOCK), Integer), cast(literal(key), Integer))
+        await session.execute(select(lock))
+        board = await session.scalar(query)
     if board is None:
         board = Board(owner_id=owner_id, title=DEFAULT_BOARD_TITLE, is_default=True, is_private=False)
         session.add(board)
@@ -406,8 +498,10 @@ async def delete_board(session: AsyncSession, *, viewer: Viewer, board_id: int) 
 
 async def _remove_saves(session: AsyncSession, *, board_id: int, note_ids: Sequence[int]) -> int:
     removed = 0
-    for note_id in note_ids:
-        result = await session.execute(delete(BoardNote).where(BoardNote.board_id == board_id, BoardNote.note_id == note_id))
+    for note_id in sorted(note_ids):  # a fixed lock order across concurrent removals
+        result = await session.execute(
+            delete(BoardNote).where(BoardNote.board_id == board_id, BoardNote.note_id == note_id)
+        )
         if result.rowcount:  # type: ignore[attr-defined]
             removed += 1
             note = await session.get(Note, note_id)
@@ -426,14 +520,17 @@ async def save_note(session: AsyncSession, *, viewer: Viewer, note_id: int, boar
     if board_id is None:
         board = await default_board(session, owner_id=me)
     else:
-        board = await session.get(Board, board_id)
-        if board is None or board.owner_id != me:
+        found = await session.get(Board, board_id)
+        if found is None or found.owner_id != me:
             raise NotFound("That board does not exist or is private.", code="board_not_found")
+        board = found
     values = {"board_id": board.id, "note_id": note.id, "user_id": me, "seq": new_id(), "created_at": utcnow()}
     if not await insert_ignore(session, BoardNote, values):
         raise Conflict("This note is already in that board.", code="already_saved")
     await session.execute(update(Note).where(Note.id == note.id).values(save_count=Note.save_count + 1))
-    await session.execute(update(Board).where(Board.id == board.id).values(note_count=Board.note_count + 1, updated_at=utcnow()))
+    await session.execute(
+        update(Board).where(Board.id == board.id).values(note_count=Board.note_count + 1, updated_at=utcnow())
+    )
     await accounts_service.adjust_counters(session, user_id=note.author_id, likes_received=1)
     await publish(
         session,
@@ -457,32 +554,47 @@ async def unsave_note(session: AsyncSession, *, viewer: Viewer, note_id: int, bo
         await _remove_saves(session, board_id=b, note_ids=[note.id])
 
 
-async def list_boards(session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None) -> Window[Board]:
+async def list_boards(
+    session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None
+) -> Window[Board]:
     owner = await accounts_service.access_user(session, viewer=viewer, username=username)
     n = clamp_limit(limit)
     stmt = select(Board).where(Board.owner_id == owner.id, policy.board_visible_to(viewer))
-    after = decode_cursor(cursor)
-    if after:
-        stmt = stmt.where(Board.id < int(after[0]))
+    after = _cursor_id(cursor)
+    if after is not None:
+        # The default board sorts first whatever its id, so it is on the first page only.
+        stmt = stmt.where(Board.id < after, Board.is_default.is_(False))
     rows = (await session.scalars(stmt.order_by(Board.is_default.desc(), Board.id.desc()).limit(n + 1))).all()
-    # The default board sorts first; it is on the first page only.
-    return Window[Board](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda b: b.id))
+    # A page that ends with the default board continues with every other board.
+    return Window[Board](
+        items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda b: MAX_ID if b.is_default else b.id)
+    )
 
 
-async def board_covers(session: AsyncSession, *, storage: Storage, boards: Sequence[Board], viewer: Viewer) -> dict[int, str]:
-    covers: dict[int, str] = {}
-    for board in boards:
-        key = await session.scalar(
-            select(MediaAttachment.storage_key)
-            .join(BoardNote, BoardNote.note_id == MediaAttachment.note_id)
-            .join(Note, Note.id == BoardNote.note_id)
-            .where(BoardNote.board_id == board.id, MediaAttachment.kind == "image", policy.visible_to(viewer))
-            .order_by(BoardNote.seq.desc(), MediaAttachment.position)
-            .limit(1)
+async def board_covers(
+    session: AsyncSession, *, storage: Storage, boards: Sequence[Board], viewer: Viewer
+) -> dict[int, str]:
+    """Cover URL per board: the first image of the most recently saved note the viewer may see.
+    One query for the whole page of boards."""
+    if not boards:
+        return {}
+    ranked = (
+        select(
+            BoardNote.board_id,
+            MediaAttachment.storage_key,
+            func.row_number()
+            .over(partition_by=BoardNote.board_id, order_by=(BoardNote.seq.desc(), MediaAttachment.position))
+            .label("rn"),
         )
-        if key:
-            covers[board.id] = storage.url(key)
-    return covers
+        .join(MediaAttachment, MediaAttachment.note_id == BoardNote.note_id)
+        .join(Note, Note.id == BoardNote.note_id)
+        .where(
+            BoardNote.board_id.in_([b.id for b in boards]), MediaAttachment.kind == "image", policy.visible_to(viewer)
+        )
+        .subquery()
+    )
+    rows = await session.execute(select(ranked.c.board_id, ranked.c.storage_key).where(ranked.c.rn == 1))
+    return {board_id: storage.url(key) for board_id, key in rows.all()}
 
 
 # ---------------------------------------------------------------- comments
@@ -497,7 +609,9 @@ async def create_comment(session: AsyncSession, *, viewer: Viewer, note_id: int,
     root_id = parent_id = reply_to = None
     if data.parent_id is not None:
         parent = await session.scalar(
-            select(Comment).where(Comment.id == data.parent_id, Comment.note_id == note.id, policy.comment_visible_to(viewer))
+            select(Comment).where(
+                Comment.id == data.parent_id, Comment.note_id == note.id, policy.comment_visible_to(viewer)
+            )
         )
         if parent is None:
             raise NotFound("That comment does not exist.", code="comment_not_found")
@@ -509,9 +623,10 @@ async def create_comment(session: AsyncSession, *, viewer: Viewer, note_id: int,
     )
     session.add(comment)
     await session.flush()
-    await session.execute(update(Note).where(Note.id == note.id).values(comment_count=Note.comment_count + 1))
+    # Root comment before note: deletes take the same locks in the same order.
     if root_id is not None:
         await session.execute(update(Comment).where(Comment.id == root_id).values(reply_count=Comment.reply_count + 1))
+    await session.execute(update(Note).where(Note.id == note.id).values(comment_count=Note.comment_count + 1))
     mentioned = await _resolve_mentions(session, author=me, text=data.body)
     await publish(
         session,
@@ -549,13 +664,17 @@ async def _access_comment(session: AsyncSession, *, viewer: Viewer, comment_id: 
     return comment, note
 
 
-async def delete_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> None:
-    """Soft-delete a comment; deleting a top-level comment removes its replies too."""
+async def delete_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> int:
+    """Soft-delete a comment (a top-level one takes its replies along); returns the note id."""
     comment, note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
     if not policy.can_delete_comment(viewer, comment, note):
         raise Forbidden("You can only delete your own comments, or comments on your notes.", code="not_author")
-    await _delete_comment_tree(session, comment)
-    await publish(session, "comment.deleted", {"comment_id": comment.id, "note_id": note.id, "author_id": comment.author_id})
+    if not await _delete_comment_tree(session, comment):
+        raise NotFound("That comment does not exist.", code="comment_not_found")
+    await publish(
+        session, "comment.deleted", {"comment_id": comment.id, "note_id": note.id, "author_id": comment.author_id}
+    )
+    return note.id
 
 
 async def like_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> Comment:
@@ -567,7 +686,13 @@ async def like_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int
     await publish(
         session,
         "interaction.recorded",
-        {"kind": "comment_like", "actor_id": me, "note_id": note.id, "comment_id": comment.id, "target_user_id": comment.author_id},
+        {
+            "kind": "comment_like",
+            "actor_id": me,
+            "note_id": note.id,
+            "comment_id": comment.id,
+            "target_user_id": comment.author_id,
+        },
     )
     return comment
 
@@ -575,7 +700,9 @@ async def like_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int
 async def unlike_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> None:
     me = _require(viewer)
     comment, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
-    result = await session.execute(delete(CommentLike).where(CommentLike.user_id == me, CommentLike.comment_id == comment.id))
+    result = await session.execute(
+        delete(CommentLike).where(CommentLike.user_id == me, CommentLike.comment_id == comment.id)
+    )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound("You have not liked this comment.", code="not_liked")
     await session.execute(update(Comment).where(Comment.id == comment.id).values(like_count=Comment.like_count - 1))
@@ -588,15 +715,23 @@ class CommentThread:
 
 
 async def list_comments(
-    session: AsyncSession, *, viewer: Viewer, note_id: int, cursor: str | None, limit: int | None, preview_replies: int = 2
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    note_id: int,
+    cursor: str | None,
+    limit: int | None,
+    preview_replies: int = 2,
 ) -> Window[CommentThread]:
     """Top-level comments, oldest first, each with its first replies (two levels, like RedNote)."""
     note = await access_note(session, viewer=viewer, note_id=note_id)
     n = clamp_limit(limit)
-    stmt = select(Comment).where(Comment.note_id == note.id, Comment.root_id.is_(None), policy.comment_visible_to(viewer))
-    after = decode_cursor(cursor)
-    if after:
-        stmt = stmt.where(Comment.id > int(after[0]))
+    stmt = select(Comment).where(
+        Comment.note_id == note.id, Comment.root_id.is_(None), policy.comment_visible_to(viewer)
+    )
+    after = _cursor_id(cursor)
+    if after is not None:
+        stmt = stmt.where(Comment.id > after)
     roots = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
     page_roots = list(roots[:n])
     replies: dict[int, list[Comment]] = defaultdict(list)
@@ -607,7 +742,10 @@ async def list_comments(
             .subquery()
         )
         rows = await session.scalars(
-            select(Comment).join(ranked, ranked.c.id == Comment.id).where(ranked.c.rn <= preview_replies).order_by(Comment.id)
+            select(Comment)
+            .join(ranked, ranked.c.id == Comment.id)
+            .where(ranked.c.rn <= preview_replies)
+            .order_by(Comment.id)
         )
         for reply in rows:
             replies[reply.root_id or 0].append(reply)
@@ -621,9 +759,9 @@ async def list_replies(
     root, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
     n = clamp_limit(limit)
     stmt = select(Comment).where(Comment.root_id == (root.root_id or root.id), policy.comment_visible_to(viewer))
-    after = decode_cursor(cursor)
-    if after:
-        stmt = stmt.where(Comment.id > int(after[0]))
+    after = _cursor_id(cursor)
+    if after is not None:
+        stmt = stmt.where(Comment.id > after)
     rows = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
     return Window[Comment](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda c: c.id))
 
@@ -640,39 +778,56 @@ async def comments_liked_by(session: AsyncSession, *, viewer: Viewer, comment_id
 # ---------------------------------------------------------------- feeds
 
 
-async def _note_page(session: AsyncSession, stmt: Select[tuple[Note]], *, limit: int | None, cursor: str | None, key: Any = None) -> Window[Note]:
+async def _note_page(
+    session: AsyncSession, stmt: Select[Note], *, limit: int | None, cursor: str | None, key: Any = None
+) -> Window[Note]:
+    """Newest first by ``key`` (the note id unless given, e.g. the save sequence of a board)."""
     n = clamp_limit(limit)
     key = key if key is not None else Note.id
-    after = decode_cursor(cursor)
-    if after:
-        stmt = stmt.where(key < int(after[0]))
+    after = _cursor_id(cursor)
+    if after is not None:
+        stmt = stmt.where(key < after)
     if key is Note.id:
         rows = (await session.scalars(stmt.order_by(Note.id.desc()).limit(n + 1))).all()
         return Window[Note](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda note: note.id))
     result = (await session.execute(stmt.add_columns(key).order_by(key.desc()).limit(n + 1))).all()
-    notes = [row[0] for row in result]
+    notes: list[Note] = [row[0] for row in result]
     return Window[Note](items=notes[:n], next_cursor=next_cursor_for([row[1] for row in result], n, lambda k: k))
 
 
 async def latest_feed(session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None) -> Window[Note]:
-    return await _note_page(session, select(Note).where(policy.visible_to(viewer, feed=True)), limit=limit, cursor=cursor)
+    return await _note_page(
+        session, select(Note).where(policy.visible_to(viewer, feed=True)), limit=limit, cursor=cursor
+    )
 
 
-async def following_feed(session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None) -> Window[Note]:
+async def following_feed(
+    session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None
+) -> Window[Note]:
     me = _require(viewer)
-    stmt = select(Note).where(Note.author_id.in_(accounts_service.followed_by(me)), policy.visible_to(viewer, feed=True))
+    stmt = select(Note).where(
+        Note.author_id.in_(accounts_service.followed_by(me)), policy.visible_to(viewer, feed=True)
+    )
     return await _note_page(session, stmt, limit=limit, cursor=cursor)
 
 
-async def user_notes(session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None) -> Window[Note]:
+async def user_notes(
+    session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None
+) -> Window[Note]:
     author = await accounts_service.access_user(session, viewer=viewer, username=username)
     stmt = select(Note).where(Note.author_id == author.id, policy.visible_to(viewer))
     return await _note_page(session, stmt, limit=limit, cursor=cursor)
 
 
-async def board_notes(session: AsyncSession, *, viewer: Viewer, board_id: int, cursor: str | None, limit: int | None) -> Window[Note]:
+async def board_notes(
+    session: AsyncSession, *, viewer: Viewer, board_id: int, cursor: str | None, limit: int | None
+) -> Window[Note]:
     board = await access_board(session, viewer=viewer, board_id=board_id)
-    stmt = select(Note).join(BoardNote, BoardNote.note_id == Note.id).where(BoardNote.board_id == board.id, policy.visible_to(viewer))
+    stmt = (
+        select(Note)
+        .join(BoardNote, BoardNote.note_id == Note.id)
+        .where(BoardNote.board_id == board.id, policy.visible_to(viewer))
+    )
     return await _note_page(session, stmt, limit=limit, cursor=cursor, key=BoardNote.seq)
 
 
@@ -683,7 +838,9 @@ async def get_hashtag(session: AsyncSession, *, name: str) -> Hashtag:
     return tag
 
 
-async def hashtag_notes(session: AsyncSession, *, viewer: Viewer, name: str, cursor: str | None, limit: int | None) -> Window[Note]:
+async def hashtag_notes(
+    session: AsyncSession, *, viewer: Viewer, name: str, cursor: str | None, limit: int | None
+) -> Window[Note]:
     tag = await get_hashtag(session, name=name)
     stmt = (
         select(Note)
@@ -694,47 +851,6 @@ async def hashtag_notes(session: AsyncSession, *, viewer: Viewer, name: str, cur
 
 
 # ---------------------------------------------------------------- hydration for responses
-
-
-@dataclass
-class NoteDetails:
-    """Everything a note card or detail needs, loaded for a whole page in a fixed number of queries."""
-
-    media: dict[int, list[MediaAttachment]]
-    tags: dict[int, list[tuple[str, str]]]
-    mentions: dict[int, list[int]]
-    authors: dict[int, accounts_service.UserBrief]
-    liked: set[int]
-    saved: set[int]
-    limited: dict[int, list[str]]
-
-
-async def load_details(session: AsyncSession, *, viewer: Viewer, storage: Storage, notes: Sequence[Note]) -> NoteDetails:
-    ids = [n.id for n in notes]
-    details = NoteDetails(media=defaultdict(list), tags=defaultdict(list), mentions=defaultdict(list), authors={}, liked=set(), saved=set(), limited=defaultdict(list))
-    if not ids:
-        return details
-    for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.note_id.in_(ids)).order_by(MediaAttachment.position)):
-        details.media[m.note_id or 0].append(m)
-    rows = await session.execute(
-        select(NoteHashtag.note_id, NoteHashtag.display_name, Hashtag.key)
-        .join(Hashtag, Hashtag.id == NoteHashtag.hashtag_id)
-        .where(NoteHashtag.note_id.in_(ids))
-    )
-    for note_id, display, key in rows.all():
-        details.tags[note_id].append((display, key))
-    for note_id, user_id in (await session.execute(select(Mention.note_id, Mention.user_id).where(Mention.note_id.in_(ids)))).all():
-        details.mentions[note_id].append(user_id)
-    user_ids = {n.author_id for n in notes} | {u for us in details.mentions.values() for u in us}
-    details.authors = await accounts_service.briefs(session, storage=storage, user_ids=list(user_ids))
-    if viewer.id is not None:
-        details.liked = set(await session.scalars(select(Like.note_id).where(Like.user_id == viewer.id, Like.note_id.in_(ids))))
-        details.saved = set(await session.scalars(select(BoardNote.note_id).where(BoardNote.user_id == viewer.id, BoardNote.note_id.in_(ids))))
-        own = [n.id for n in notes if policy.sees_moderation_details(viewer, n)]
-        if own:
-            for note_id, region in (await session.execute(select(NoteRegionLimit.note_id, NoteRegionLimit.region).where(NoteRegionLimit.note_id.in_(own)))).all():
-                details.limited[note_id].append(region)
-    return details
 
 
 def media_url(storage: Storage, media: MediaAttachment) -> str | None:
@@ -762,20 +878,42 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 async def export_user_data(session: AsyncSession, *, user_id: int) -> dict[str, Any]:
     """Everything the user wrote or did in this domain, JSON-serialisable."""
-    notes = (await session.scalars(select(Note).where(Note.author_id == user_id, Note.deleted_at.is_(None)).order_by(Note.id))).all()
+    notes = (
+        await session.scalars(
+            select(Note).where(Note.author_id == user_id, Note.deleted_at.is_(None)).order_by(Note.id)
+        )
+    ).all()
     note_ids = [n.id for n in notes]
     tags: dict[int, list[str]] = defaultdict(list)
     media: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if note_ids:
-        for note_id, display in (await session.execute(select(NoteHashtag.note_id, NoteHashtag.display_name).where(NoteHashtag.note_id.in_(note_ids)))).all():
+        for note_id, display in (
+            await session.execute(
+                select(NoteHashtag.note_id, NoteHashtag.display_name)
+                .where(NoteHashtag.note_id.in_(note_ids))
+                .order_by(NoteHashtag.note_id, NoteHashtag.position)
+            )
+        ).all():
             tags[note_id].append(display)
-        for m in await session.scalars(select(MediaAttachment).where(MediaAttachment.note_id.in_(note_ids)).order_by(MediaAttachment.position)):
+        for m in await session.scalars(
+            select(MediaAttachment).where(MediaAttachment.note_id.in_(note_ids)).order_by(MediaAttachment.position)
+        ):
             media[m.note_id or 0].append({"file": f"media/{m.storage_key}", "kind": m.kind, "alt_text": m.alt_text})
-    comments = (await session.scalars(select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id))).all()
-    likes = (await session.execute(select(Like.note_id, Like.created_at).where(Like.user_id == user_id).order_by(Like.seq))).all()
+    comments = (
+        await session.scalars(
+            select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id)
+        )
+    ).all()
+    likes = (
+        await session.execute(select(Like.note_id, Like.created_at).where(Like.user_id == user_id).order_by(Like.seq))
+    ).all()
     boards = (await session.scalars(select(Board).where(Board.owner_id == user_id).order_by(Board.id))).all()
     saves: dict[int, list[str]] = defaultdict(list)
-    for board_id, note_id in (await session.execute(select(BoardNote.board_id, BoardNote.note_id).where(BoardNote.user_id == user_id).order_by(BoardNote.seq))).all():
+    for board_id, note_id in (
+        await session.execute(
+            select(BoardNote.board_id, BoardNote.note_id).where(BoardNote.user_id == user_id).order_by(BoardNote.seq)
+        )
+    ).all():
         saves[board_id].append(str(note_id))
     return {
         "notes": [
@@ -796,12 +934,24 @@ async def export_user_data(session: AsyncSession, *, user_id: int) -> dict[str, 
             for n in notes
         ],
         "comments": [
-            {"id": str(c.id), "note_id": str(c.note_id), "parent_id": str(c.parent_id) if c.parent_id else None, "body": c.body, "created_at": _iso(c.created_at)}
+            {
+                "id": str(c.id),
+                "note_id": str(c.note_id),
+                "parent_id": str(c.parent_id) if c.parent_id else None,
+                "body": c.body,
+                "created_at": _iso(c.created_at),
+            }
             for c in comments
         ],
         "likes": [{"note_id": str(note_id), "created_at": _iso(created)} for note_id, created in likes],
         "boards": [
-            {"id": str(b.id), "title": b.title, "description": b.description, "is_private": b.is_private, "note_ids": saves.get(b.id, [])}
+            {
+                "id": str(b.id),
+                "title": b.title,
+                "description": b.description,
+                "is_private": b.is_private,
+                "note_ids": saves.get(b.id, []),
+            }
             for b in boards
         ],
     }
@@ -815,10 +965,15 @@ async def user_media_keys(session: AsyncSession, *, user_id: int) -> list[str]:
 
 
 async def purge_user_content(session: AsyncSession, *, user_id: int, storage: Storage) -> None:
-    """After account deletion: remove the user's notes, comments, likes, saves, boards and
-    media, keeping every counter on other people's content exact. Idempotent."""
+    """After account deletion: remove the user's notes, comments, likes, saves, boards, mentions
+    and media, keeping every counter on other people's content exact. Idempotent.
+
+    Other people's replies under the user's top-level comments go with them (as when the user
+    deletes such a comment); replies that answered one of the user's replies stay, under their
+    top-level comment.
+    """
     # Likes and saves the user gave.
-    for note_id in (await session.scalars(select(Like.note_id).where(Like.user_id == user_id))).all():
+    for note_id in sorted((await session.scalars(select(Like.note_id).where(Like.user_id == user_id))).all()):
         await session.execute(delete(Like).where(Like.user_id == user_id, Like.note_id == note_id))
         note = await session.get(Note, note_id)
         if note is not None:
@@ -829,17 +984,36 @@ async def purge_user_content(session: AsyncSession, *, user_id: int, storage: St
         await _remove_saves(session, board_id=board_id, note_ids=note_ids)
         await session.execute(delete(Board).where(Board.id == board_id))
     # Comment likes the user gave.
-    for comment_id in (await session.scalars(select(CommentLike.comment_id).where(CommentLike.user_id == user_id))).all():
-        await session.execute(delete(CommentLike).where(CommentLike.user_id == user_id, CommentLike.comment_id == comment_id))
+    liked = (await session.scalars(select(CommentLike.comment_id).where(CommentLike.user_id == user_id))).all()
+    for comment_id in sorted(liked):
+        await session.execute(
+            delete(CommentLike).where(CommentLike.user_id == user_id, CommentLike.comment_id == comment_id)
+        )
         await session.execute(update(Comment).where(Comment.id == comment_id).values(like_count=Comment.like_count - 1))
-    # Comments the user wrote on other people's notes.
-    for comment in (await session.scalars(select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id))).all():
-        if comment.deleted_at is None:
-            await session.refresh(comment)
-            if comment.deleted_at is None:
-                await _delete_comment_tree(session, comment)
+    # Comments the user wrote: first soft-deleted with the counters fixed, then the rows go.
+    live = select(Comment).where(Comment.author_id == user_id, Comment.deleted_at.is_(None)).order_by(Comment.id)
+    for comment in (await session.scalars(live)).all():
+        await _delete_comment_tree(session, comment)
+    own_replies = select(Comment.id).where(Comment.author_id == user_id, Comment.root_id.is_not(None))
+    # Answers to the user's replies hang on under their top-level comment (parent_id would cascade).
+    await session.execute(
+        update(Comment)
+        .where(Comment.parent_id.in_(own_replies), Comment.author_id != user_id)
+        .values(parent_id=Comment.root_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(Comment)
+        .where(Comment.author_id == user_id, Comment.root_id.is_not(None))
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(Comment).where(Comment.author_id == user_id).execution_options(synchronize_session=False)
+    )
+    # Where others @mentioned the user.
+    await session.execute(delete(Mention).where(Mention.user_id == user_id))
     # The user's own notes.
-    for note in (await session.scalars(select(Note).where(Note.author_id == user_id))).all():
+    for note in (await session.scalars(select(Note).where(Note.author_id == user_id).order_by(Note.id))).all():
         if note.deleted_at is None:
             await _soft_delete(session, note)
         await purge_note(session, storage=storage, note_id=note.id)
@@ -848,16 +1022,47 @@ async def purge_user_content(session: AsyncSession, *, user_id: int, storage: St
     await _delete_files_if_unused(session, storage, keys)
 
 
-async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> None:
+async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> bool:
+    """Soft-delete a comment (a top-level one with its replies) and fix reply and comment counts.
+
+    Returns ``False`` if the comment was already deleted (e.g. by a concurrent request). Locks
+    the top-level comment first, then the note: the same order as creating a reply.
+    """
     now = utcnow()
-    removed = 1
-    comment.deleted_at = now
     if comment.root_id is None:
         result = await session.execute(
-            update(Comment).where(Comment.root_id == comment.id, Comment.deleted_at.is_(None)).values(deleted_at=now)
+            update(Comment)
+            .where(Comment.id == comment.id, Comment.deleted_at.is_(None))
+            .values(deleted_at=now)
+            .execution_options(synchronize_session=False)
         )
-        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        replies = await session.execute(
+            update(Comment)
+            .where(Comment.root_id == comment.id, Comment.deleted_at.is_(None))
+            .values(deleted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        removed = 1 + int(replies.rowcount or 0)  # type: ignore[attr-defined]
     else:
-        await session.execute(update(Comment).where(Comment.id == comment.root_id).values(reply_count=Comment.reply_count - 1))
-    await session.execute(update(Note).where(Note.id == comment.note_id).values(comment_count=Note.comment_count - removed))
-    await session.flush()
+        await session.execute(
+            update(Comment).where(Comment.id == comment.root_id).values(reply_count=Comment.reply_count - 1)
+        )
+        result = await session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id, Comment.deleted_at.is_(None))
+            .values(deleted_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            # Already gone: undo the decrement (the lock on the root comment is what mattered).
+            await session.execute(
+                update(Comment).where(Comment.id == comment.root_id).values(reply_count=Comment.reply_count + 1)
+            )
+            return False
+        removed = 1
+    await session.execute(
+        update(Note).where(Note.id == comment.note_id).values(comment_count=Note.comment_count - removed)
+    )
+    return True

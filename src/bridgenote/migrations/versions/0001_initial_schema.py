@@ -85,6 +85,9 @@ def upgrade() -> None:
     sa.UniqueConstraint('email', name=op.f('uq_users_email')),
     sa.UniqueConstraint('username_key', name=op.f('uq_users_username_key'))
     )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_index('ix_users_state', ['state'], unique=False)
+
     op.create_table('auth_tokens',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
@@ -286,6 +289,7 @@ def upgrade() -> None:
     sa.Column('note_id', sa.BigInteger(), nullable=False),
     sa.Column('hashtag_id', sa.BigInteger(), nullable=False),
     sa.Column('display_name', sa.String(length=100), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['hashtag_id'], ['hashtags.id'], name=op.f('fk_note_hashtags_hashtag_id_hashtags'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['note_id'], ['notes.id'], name=op.f('fk_note_hashtags_note_id_notes'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('note_id', 'hashtag_id', name=op.f('pk_note_hashtags'))
@@ -400,6 +404,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_auth_tokens_user_id'))
 
     op.drop_table('auth_tokens')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index('ix_users_state')
+
     op.drop_table('users')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_claim')

@@ -1,0 +1,213 @@
+"""Note cards: the JSON of a note as feeds and the detail page show it.
+
+A card has a shared part (text, author, media, tags, counters) that is the same
+for every viewer, and a per-viewer part (liked, saved; moderation details for
+the author). The shared part is built for a whole page in a fixed number of
+queries and cached for a couple of seconds per process, because the same hot
+notes are read by everyone at once (the January 2025 surge). Which notes a
+viewer may see is never cached: the page's ids always come from a fresh
+``visible_to`` query. A process drops its cached card as soon as it commits a
+change to that note; other processes see the change within ``CARD_TTL``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgenote.accounts import service as accounts_service
+from bridgenote.core.auth import Viewer
+from bridgenote.core.cache import TTLCache
+from bridgenote.core.db import on_commit
+from bridgenote.core.storage import Storage
+from bridgenote.notes import policy
+from bridgenote.notes.models import (
+    BoardNote,
+    Hashtag,
+    Like,
+    MediaAttachment,
+    Mention,
+    Note,
+    NoteHashtag,
+    NoteRegionLimit,
+)
+
+CARD_TTL = 2.0
+CACHE_NAME = "notes.cards"
+_PRIVATE = "_private"
+
+
+def _ts(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def media_json(storage: Storage, m: MediaAttachment) -> dict[str, Any]:
+    from bridgenote.notes.service import media_url
+
+    return {
+        "id": str(m.id),
+        "kind": m.kind,
+        "state": m.state,
+        "url": media_url(storage, m),
+        "content_type": m.content_type,
+        "width": m.width,
+        "height": m.height,
+        "duration_ms": m.duration_ms,
+        "alt_text": m.alt_text,
+        "blurhash": m.blurhash,
+        "dominant_color": m.dominant_color,
+        "variants": m.variants or {},
+        "failure_reason": m.failure_reason,
+    }
+
+
+async def build_cards(session: AsyncSession, *, storage: Storage, note_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Shared card parts for ``note_ids`` (no visibility check: callers pass visible ids)."""
+    if not note_ids:
+        return {}
+    notes = (await session.scalars(select(Note).where(Note.id.in_(note_ids)))).all()
+    ids = [n.id for n in notes]
+    media: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for m in await session.scalars(
+        select(MediaAttachment).where(MediaAttachment.note_id.in_(ids)).order_by(MediaAttachment.position)
+    ):
+        media[m.note_id or 0].append(media_json(storage, m))
+    tags: dict[int, list[dict[str, str]]] = defaultdict(list)
+    rows = await session.execute(
+        select(NoteHashtag.note_id, NoteHashtag.display_name, Hashtag.key)
+        .join(Hashtag, Hashtag.id == NoteHashtag.hashtag_id)
+        .where(NoteHashtag.note_id.in_(ids))
+        .order_by(NoteHashtag.note_id, NoteHashtag.position)
+    )
+    for note_id, display, key in rows.all():
+        tags[note_id].append({"name": display, "key": key})
+    mentions: dict[int, list[int]] = defaultdict(list)
+    for note_id, user_id in (
+        await session.execute(select(Mention.note_id, Mention.user_id).where(Mention.note_id.in_(ids)))
+    ).all():
+        mentions[note_id].append(user_id)
+    limited: dict[int, list[str]] = defaultdict(list)
+    for note_id, region in (
+        await session.execute(
+            select(NoteRegionLimit.note_id, NoteRegionLimit.region).where(NoteRegionLimit.note_id.in_(ids))
+        )
+    ).all():
+        limited[note_id].append(region)
+    user_ids = {n.author_id for n in notes} | {u for us in mentions.values() for u in us}
+    people = await accounts_service.briefs(session, storage=storage, user_ids=list(user_ids))
+    cards: dict[int, dict[str, Any]] = {}
+    for n in notes:
+        author = people.get(n.author_id)
+        if author is None:
+            continue
+        cards[n.id] = {
+            "id": str(n.id),
+            "author": author.model_dump(mode="json"),
+            "kind": n.kind,
+            "title": n.title,
+            "body": n.body,
+            "place_name": n.place_name,
+            "language": n.language,
+            "hashtags": tags.get(n.id, []),
+            "mentions": [people[u].username for u in mentions.get(n.id, []) if u in people],
+            "media": media.get(n.id, []),
+            "like_count": n.like_count,
+            "save_count": n.save_count,
+            "comment_count": n.comment_count,
+            "view_count": n.view_count,
+            "created_at": _ts(n.created_at),
+            "updated_at": _ts(n.updated_at),
+            _PRIVATE: {
+                "author_id": n.author_id,
+                "state": n.state,
+                "state_reason": n.state_reason,
+                "limited_regions": sorted(limited.get(n.id, [])),
+            },
+        }
+    return cards
+
+
+def card_cache(runtime: Any) -> TTLCache:
+    cache: TTLCache = runtime.cache(CACHE_NAME, ttl=CARD_TTL, max_entries=20_000)
+    return cache
+
+
+def forget_after_commit(session: AsyncSession, runtime: Any, *note_ids: int) -> None:
+    """Drop cached cards once the change that made them stale has committed."""
+    cache = card_cache(runtime)
+
+    async def drop() -> None:
+        for note_id in note_ids:
+            cache.pop(note_id)
+
+    on_commit(session, drop)
+
+
+async def viewer_flags(session: AsyncSession, *, viewer: Viewer, note_ids: Sequence[int]) -> tuple[set[int], set[int]]:
+    """(liked, saved) note ids for the viewer, in one query."""
+    if viewer.id is None or not note_ids:
+        return set(), set()
+    stmt = union_all(
+        select(Like.note_id, literal(1).label("liked")).where(Like.user_id == viewer.id, Like.note_id.in_(note_ids)),
+        select(BoardNote.note_id, literal(0).label("liked")).where(
+            BoardNote.user_id == viewer.id, BoardNote.note_id.in_(note_ids)
+        ),
+    )
+    liked: set[int] = set()
+    saved: set[int] = set()
+    for note_id, flag in (await session.execute(stmt)).all():
+        (liked if flag else saved).add(note_id)
+    return liked, saved
+
+
+async def render(
+    session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int], fresh: bool = False
+) -> list[dict[str, Any]]:
+    """JSON-ready notes (``NoteRead`` shape) for visible ``note_ids``, in order.
+
+    ``fresh`` bypasses the cache (right after the caller changed the note).
+    """
+    cache = card_cache(runtime)
+    cards: dict[int, dict[str, Any]] = {} if fresh else cache.get_many(note_ids)  # type: ignore[assignment]
+    missing = [i for i in note_ids if i not in cards]
+    if missing:
+        built = await build_cards(session, storage=runtime.storage, note_ids=missing)
+        for built_id, built_card in built.items():
+            cache.set(built_id, built_card)
+        cards.update(built)
+    # Authors and staff see moderation state, which changes without passing through the API.
+    privileged = [
+        i
+        for i, c in cards.items()
+        if i not in missing and policy.sees_moderation_details_of(viewer, author_id=c[_PRIVATE]["author_id"])
+    ]
+    if privileged:
+        cards.update(await build_cards(session, storage=runtime.storage, note_ids=privileged))
+    liked, saved = await viewer_flags(session, viewer=viewer, note_ids=note_ids)
+    result = []
+    for note_id in note_ids:
+        card = cards.get(note_id)
+        if card is None:
+            continue
+        private = card[_PRIVATE]
+        out = {k: v for k, v in card.items() if k != _PRIVATE}
+        out["liked"] = note_id in liked
+        out["saved"] = note_id in saved
+        if policy.sees_moderation_details_of(viewer, author_id=private["author_id"]):
+            out["state"] = private["state"]
+            out["state_reason"] = private["state_reason"]
+            out["limited_regions"] = private["limited_regions"]
+        else:
+            out["state"] = out["state_reason"] = out["limited_regions"] = None
+        result.append(out)
+    return result
+
+
+def dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload)
