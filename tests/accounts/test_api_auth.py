@@ -177,3 +177,28 @@ async def test_password_change_needs_the_current_password(browser: Browser, runt
         "/api/v1/me/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=csrf(token)
     )
     assert r.status_code == 422
+
+
+async def test_cached_reads_stop_right_after_logout_and_writes_never_use_the_cache(app, runtime) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.factories import api_token, create_user
+
+    user = await create_user(runtime, username="cachey")
+    token = await api_token(runtime, user)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
+        assert (await c.get("/api/v1/me")).status_code == 200  # now cached
+        tokens = (await c.get("/api/v1/auth/tokens")).json()
+        # Revoke the token behind the API's back: reads may be served from the short cache,
+        # but a write must check afresh and fail.
+        from sqlalchemy import update
+
+        from bridgenote.accounts.models import AuthToken
+        from bridgenote.core.db import utcnow
+
+        async with runtime.db.transaction() as s:
+            await s.execute(update(AuthToken).where(AuthToken.id == int(tokens[0]["id"])).values(revoked_at=utcnow()))
+        assert (await c.patch("/api/v1/me", json={"bio": "x"})).status_code == 401
+        runtime.caches["auth.viewers"].clear()
+        assert (await c.get("/api/v1/me")).status_code == 401

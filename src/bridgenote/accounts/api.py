@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
 from fastapi.responses import Response as RawResponse
 
 from bridgenote.accounts import service
@@ -41,6 +41,7 @@ from bridgenote.core.web import (
     TransactionalRoute,
     UserDep,
     ViewerDep,
+    forget_viewers,
     rate_limit,
 )
 
@@ -110,8 +111,9 @@ async def login(data: LoginRequest, session: SessionDep, runtime: RuntimeDep, re
 
 
 @router.post("/auth/logout", response_model=OK, tags=["auth"])
-async def logout(viewer: UserDep, session: SessionDep, response: Response) -> OK:
+async def logout(viewer: UserDep, session: SessionDep, response: Response, request: Request) -> OK:
     await service.logout(session, viewer=viewer)
+    forget_viewers(request)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return OK()
@@ -135,8 +137,9 @@ async def create_token(data: TokenCreate, viewer: UserDep, session: SessionDep) 
 
 
 @router.delete("/auth/tokens/{token_id}", response_model=OK, tags=["auth"])
-async def revoke_token(token_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
+async def revoke_token(token_id: IdPath, viewer: UserDep, session: SessionDep, request: Request) -> OK:
     await service.revoke_token(session, viewer=viewer, token_id=token_id)
+    forget_viewers(request)
     return OK()
 
 
@@ -164,12 +167,16 @@ async def get_me(viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> M
 
 
 @router.patch("/me", response_model=MeRead, tags=["me"])
-async def update_me(data: ProfileUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> MeRead:
+async def update_me(
+    data: ProfileUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep, request: Request
+) -> MeRead:
+    forget_viewers(request)
     return me_read(runtime.storage, await service.update_profile(session, viewer=viewer, data=data))
 
 
 @router.post("/me/password", response_model=OK, tags=["me"])
-async def change_password(data: PasswordChange, viewer: UserDep, session: SessionDep) -> OK:
+async def change_password(data: PasswordChange, viewer: UserDep, session: SessionDep, request: Request) -> OK:
+    forget_viewers(request)
     await service.change_password(session, viewer=viewer, current=data.current_password, new=data.new_password)
     return OK()
 
@@ -190,7 +197,10 @@ async def put_avatar(
 
 
 @router.delete("/me", response_model=OK, tags=["me"])
-async def delete_me(data: PasswordConfirm, viewer: UserDep, session: SessionDep, response: Response) -> OK:
+async def delete_me(
+    data: PasswordConfirm, viewer: UserDep, session: SessionDep, response: Response, request: Request
+) -> OK:
+    forget_viewers(request)
     """Delete the account: personal data is erased at once, content is purged in the background."""
     await service.delete_account(session, viewer=viewer, password=data.password, otp=data.otp)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -222,7 +232,17 @@ async def get_export(export_id: IdPath, viewer: UserDep, session: SessionDep) ->
     return _export_read(await service.get_export(session, viewer=viewer, export_id=export_id))
 
 
-@router.get("/me/exports/{export_id}/download", tags=["me"], response_class=RawResponse)
+@router.get(
+    "/me/exports/{export_id}/download",
+    tags=["me"],
+    response_class=RawResponse,
+    responses={
+        200: {
+            "description": "the account archive (JSON files and media)",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def download_export(export_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> RawResponse:
     export = await service.get_export(session, viewer=viewer, export_id=export_id)
     if export.state != "ready" or not export.storage_key:

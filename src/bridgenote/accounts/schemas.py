@@ -43,7 +43,8 @@ def _check_email(value: str) -> str:
 def _check_languages(values: list[str]) -> list[str]:
     unknown = [v for v in values if v not in CONTENT_LANGUAGES]
     if unknown:
-        raise ValueError(f"unsupported language(s): {', '.join(unknown)}; use one of {', '.join(CONTENT_LANGUAGES)}")
+        # The rejected values are not echoed: they may not even be encodable text.
+        raise ValueError(f"unsupported language; use one of {', '.join(CONTENT_LANGUAGES)}")
     return list(dict.fromkeys(values))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, field_validator
 
 MAX_ID = 2**63 - 1
 
@@ -30,10 +30,36 @@ Id = Annotated[
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
+def reject_unstorable_text(value: Any) -> Any:
+    """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses NUL, UTF-8 has no
+    surrogates); refuse them with a clear message instead of failing at the database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            reject_unstorable_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_unstorable_text(key)
+            reject_unstorable_text(item)
+    return value
+
+
 class Schema(BaseModel):
-    """Request bodies: unknown fields are an error, so typos do not pass silently."""
+    """Request bodies: unknown fields are an error, so typos do not pass silently, and text
+    that no database can store is refused before any validator sees it."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return reject_unstorable_text(value)
 
 
 class ReadSchema(BaseModel):

@@ -17,10 +17,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bridgenote.core import i18n
 from bridgenote.core.auth import ANONYMOUS, Viewer
+from bridgenote.core.db import on_commit
 from bridgenote.core.errors import AppError, Forbidden, Unauthorized
 from bridgenote.core.ratelimit import enforce
 from bridgenote.core.runtime import Runtime
-from bridgenote.core.security import constant_time_equals
+from bridgenote.core.security import constant_time_equals, token_digest
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,7 @@ async def get_viewer(request: Request, session: Annotated[AsyncSession, Depends(
     viewer = ANONYMOUS
     credentials = _credentials(request)
     if credentials is not None:
-        authenticate: Authenticator = request.app.state.authenticate
-        found = await authenticate(session, credentials[0], credentials[1])
+        found = await _authenticate(request, session, credentials)
         if found is None and credentials[0] == "api":
             raise Unauthorized("That access token is not valid.", code="invalid_token")
         if found is not None:
@@ -89,6 +89,40 @@ async def get_viewer(request: Request, session: Annotated[AsyncSession, Depends(
                 _check_csrf(request, viewer)
     request.state.viewer = viewer
     return viewer
+
+
+VIEWER_CACHE = "auth.viewers"
+VIEWER_TTL = 5.0
+
+
+async def _authenticate(request: Request, session: AsyncSession, credentials: tuple[str, str]) -> Viewer | None:
+    """Resolve credentials. Reads may reuse a resolution up to ``VIEWER_TTL`` seconds old (every
+    feed request would otherwise pay a query); writes always check afresh, so a revoked token
+    or a suspended account can never change anything."""
+    authenticate: Authenticator = request.app.state.authenticate
+    if request.method not in SAFE_METHODS:
+        return await authenticate(session, *credentials)
+    runtime: Runtime = request.app.state.runtime
+    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000)
+    key = (credentials[0], token_digest(credentials[1]))
+    found: Viewer | None = cache.get(key)
+    if found is None:
+        found = await authenticate(session, *credentials)
+        if found is not None:
+            cache.set(key, found)
+    return found
+
+
+def forget_viewers(request: Request) -> None:
+    """After this request commits, drop cached viewers in this process (logout, revocation,
+    profile changes); other processes catch up within ``VIEWER_TTL``."""
+    runtime: Runtime = request.app.state.runtime
+    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000)
+
+    async def clear() -> None:
+        cache.clear()
+
+    on_commit(get_session(request), clear)
 
 
 def _check_csrf(request: Request, viewer: Viewer) -> None:
@@ -204,8 +238,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return error_json(404, "not_found", i18n.gettext("We could not find that."))
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            return error_json(405, "method_not_allowed", i18n.gettext("That method is not allowed here."))
+            return error_json(
+                405, "method_not_allowed", i18n.gettext("That method is not allowed here."), headers=headers
+            )
+        if exc.status_code == 400:
+            # Starlette's body parsing failures (undecodable JSON, broken multipart) land here.
+            return error_json(400, "malformed_body", i18n.gettext("The request body could not be read."))
         return error_json(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
+from bridgenote.core.errors import BadRequest
 from bridgenote.core.pagination import Page, Window
 from bridgenote.core.runtime import Runtime
-from bridgenote.core.schemas import OK, ErrorResponse, IdPath
+from bridgenote.core.schemas import OK, ErrorResponse, IdPath, reject_unstorable_text
 from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
 from bridgenote.notes import cards, service
@@ -125,6 +126,10 @@ async def upload_media(
     alt_text: Annotated[str, Form(max_length=1000)] = "",
 ) -> MediaRead:
     """Upload one photo or video; attach it to a note by listing its id in ``media_ids``."""
+    try:
+        reject_unstorable_text(alt_text)
+    except ValueError as exc:
+        raise BadRequest("The image description must be plain text.", code="invalid_text") from exc
     settings = runtime.settings
     limit = max(settings.max_upload_bytes, settings.max_video_bytes)
     data = await file.read(limit + 1)
