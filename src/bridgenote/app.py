@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
@@ -86,6 +86,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     for router in registry.api_routers():
         app.include_router(router)  # type: ignore[arg-type]
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # The web app is its own issue; until it lands the front door is the API reference.
+        return RedirectResponse("/api/docs")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

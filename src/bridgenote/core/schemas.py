@@ -30,36 +30,34 @@ Id = Annotated[
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def reject_unstorable_text(value: Any) -> Any:
-    """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses NUL, UTF-8 has no
-    surrogates); refuse them with a clear message instead of failing at the database."""
+def storable_text(value: Any) -> Any:
+    """Make request text storable: NUL characters (PostgreSQL refuses them, and they are never
+    meaningful in user text) are dropped; lone surrogates (not encodable as UTF-8) are refused."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+            value = value.replace("\x00", "")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError("must be valid Unicode text") from None
-    elif isinstance(value, list | tuple):
-        for item in value:
-            reject_unstorable_text(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_unstorable_text(key)
-            reject_unstorable_text(item)
+        return value
+    if isinstance(value, list):
+        return [storable_text(item) for item in value]
+    if isinstance(value, dict):
+        return {storable_text(key): storable_text(item) for key, item in value.items()}
     return value
 
 
 class Schema(BaseModel):
     """Request bodies: unknown fields are an error, so typos do not pass silently, and text
-    that no database can store is refused before any validator sees it."""
+    is made storable (see :func:`storable_text`) before any validator sees it."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        return reject_unstorable_text(value)
+        return storable_text(value)
 
 
 class ReadSchema(BaseModel):

@@ -11,7 +11,7 @@ from bridgenote.core.auth import Viewer
 from bridgenote.core.errors import BadRequest
 from bridgenote.core.pagination import Page, Window
 from bridgenote.core.runtime import Runtime
-from bridgenote.core.schemas import OK, ErrorResponse, IdPath, reject_unstorable_text
+from bridgenote.core.schemas import OK, ErrorResponse, IdPath, storable_text
 from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
 from bridgenote.notes import cards, service
@@ -127,7 +127,7 @@ async def upload_media(
 ) -> MediaRead:
     """Upload one photo or video; attach it to a note by listing its id in ``media_ids``."""
     try:
-        reject_unstorable_text(alt_text)
+        alt_text = storable_text(alt_text)
     except ValueError as exc:
         raise BadRequest("The image description must be plain text.", code="invalid_text") from exc
     settings = runtime.settings
