@@ -26,8 +26,7 @@ from bridgenote.core.errors import BadRequest, Conflict, Forbidden, NotFound, Un
 from bridgenote.core.events import publish
 from bridgenote.core.ids import EPOCH_MS
 from bridgenote.core.jobs import enqueue, insert_ignore
-from bridgenote.core.pagination import Window, clamp_limit, decode_cursor, next_cursor_for
-from bridgenote.core.schemas import MAX_ID
+from bridgenote.core.pagination import Window, clamp_limit, decode_id_cursor, next_cursor_for
 from bridgenote.core.storage import Storage
 from bridgenote.core.text import clean_user_text, fold
 
@@ -492,16 +491,6 @@ async def is_blocked_either_way(session: AsyncSession, *, a: int, b: int) -> boo
     return bool(found)
 
 
-def _cursor_id(cursor: str | None) -> int | None:
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    value = after[0]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return value
-    raise BadRequest("That page cursor is not valid.", code="invalid_cursor")
-
-
 async def _user_list(
     session: AsyncSession,
     *,
@@ -512,7 +501,7 @@ async def _user_list(
     limit: int | None,
 ) -> Window[User]:
     n = clamp_limit(limit)
-    after = _cursor_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         stmt = stmt.where(order_col < after)
     if viewer.id is not None:

@@ -63,3 +63,15 @@ def next_cursor_for(rows: Sequence[T], limit: int, key: Any) -> str | None:
     last = rows[limit - 1]
     values = key(last)
     return encode_cursor(*values) if isinstance(values, tuple) else encode_cursor(values)
+
+
+def decode_id_cursor(cursor: str | None) -> int | None:
+    """The id in a one-value cursor (ids and time-ordered sequence numbers); anything else,
+    including values outside a signed 64-bit id, is a 400, never a 500."""
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    value = after[0]
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**63 - 1:
+        return value
+    raise BadRequest("That page cursor is not valid.", code="invalid_cursor")

@@ -34,7 +34,7 @@ from bridgenote.core.errors import (
 from bridgenote.core.events import publish
 from bridgenote.core.ids import new_id
 from bridgenote.core.jobs import enqueue, insert_ignore
-from bridgenote.core.pagination import Window, clamp_limit, decode_cursor, next_cursor_for
+from bridgenote.core.pagination import Window, clamp_limit, decode_id_cursor, next_cursor_for
 from bridgenote.core.schemas import MAX_ID
 from bridgenote.core.storage import Storage
 from bridgenote.notes import parsing, policy
@@ -67,17 +67,6 @@ def _require(viewer: Viewer) -> int:
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
-def _cursor_id(cursor: str | None) -> int | None:
-    """The id-like key in a one-value cursor; anything else is a 400, never a 500."""
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    value = after[0]
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return value
-    raise BadRequest("That page cursor is not valid.", code="invalid_cursor")
 
 
 # ---------------------------------------------------------------- media uploads
@@ -560,7 +549,7 @@ async def list_boards(
     owner = await accounts_service.access_user(session, viewer=viewer, username=username)
     n = clamp_limit(limit)
     stmt = select(Board).where(Board.owner_id == owner.id, policy.board_visible_to(viewer))
-    after = _cursor_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         # The default board sorts first whatever its id, so it is on the first page only.
         stmt = stmt.where(Board.id < after, Board.is_default.is_(False))
@@ -729,7 +718,7 @@ async def list_comments(
     stmt = select(Comment).where(
         Comment.note_id == note.id, Comment.root_id.is_(None), policy.comment_visible_to(viewer)
     )
-    after = _cursor_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         stmt = stmt.where(Comment.id > after)
     roots = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
@@ -759,7 +748,7 @@ async def list_replies(
     root, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
     n = clamp_limit(limit)
     stmt = select(Comment).where(Comment.root_id == (root.root_id or root.id), policy.comment_visible_to(viewer))
-    after = _cursor_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         stmt = stmt.where(Comment.id > after)
     rows = (await session.scalars(stmt.order_by(Comment.id).limit(n + 1))).all()
@@ -784,7 +773,7 @@ async def _note_page(
     """Newest first by ``key`` (the note id unless given, e.g. the save sequence of a board)."""
     n = clamp_limit(limit)
     key = key if key is not None else Note.id
-    after = _cursor_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         stmt = stmt.where(key < after)
     if key is Note.id:

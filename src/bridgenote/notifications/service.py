@@ -18,8 +18,7 @@ from bridgenote.core.db import utcnow
 from bridgenote.core.errors import BadRequest, Unauthorized
 from bridgenote.core.ids import new_id
 from bridgenote.core.jobs import insert_ignore
-from bridgenote.core.pagination import Window, clamp_limit, decode_cursor, next_cursor_for
-from bridgenote.core.schemas import MAX_ID
+from bridgenote.core.pagination import Window, clamp_limit, decode_id_cursor, next_cursor_for
 from bridgenote.notifications import policy
 from bridgenote.notifications.models import KINDS, Notification
 
@@ -116,16 +115,6 @@ def _require_id(viewer: Viewer) -> int:
     return viewer.id
 
 
-def _after_id(cursor: str | None) -> int | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    value = values[0]
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
-        raise BadRequest("That page cursor is not valid.", code="invalid_cursor")
-    return value
-
-
 async def list_notifications(
     session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None, unread_only: bool = False
 ) -> Window[Notification]:
@@ -133,7 +122,7 @@ async def list_notifications(
     _require_id(viewer)
     n = clamp_limit(limit)
     stmt = select(Notification).where(policy.visible_to(viewer))
-    after = _after_id(cursor)
+    after = decode_id_cursor(cursor)
     if after is not None:
         stmt = stmt.where(Notification.id < after)
     if unread_only:
