@@ -45,10 +45,6 @@ def can_delete_note(viewer: Viewer, note: Note) -> bool:
     return can_edit_note(viewer, note) or viewer.is_staff
 
 
-def sees_moderation_details(viewer: Viewer, note: Note) -> bool:
-    return sees_moderation_details_of(viewer, author_id=note.author_id)
-
-
 def sees_moderation_details_of(viewer: Viewer, *, author_id: int) -> bool:
     """The author (and staff) see what moderation or processing did to a note."""
     return (viewer.id is not None and viewer.id == author_id) or viewer.is_staff

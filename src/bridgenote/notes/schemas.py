@@ -14,6 +14,14 @@ Body = Annotated[str, Field(max_length=1000)]
 Place = Annotated[str | None, Field(max_length=200)]
 
 
+def required_text(value: str) -> str:
+    """Cleaned user text that must not end up empty (titles, comment bodies)."""
+    value = clean_user_text(value)
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
 class _Text(Schema):
     @field_validator("title", "body", "place_name", check_fields=False)
     @classmethod
@@ -96,10 +104,7 @@ class BoardCreate(Schema):
     @field_validator("title")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        value = clean_user_text(value)
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return required_text(value)
 
 
 class BoardUpdate(Schema):
@@ -110,12 +115,7 @@ class BoardUpdate(Schema):
     @field_validator("title")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = clean_user_text(value)
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return None if value is None else required_text(value)
 
 
 class BoardRead(ReadSchema):
@@ -137,10 +137,7 @@ class CommentCreate(Schema):
     @field_validator("body")
     @classmethod
     def _clean(cls, value: str) -> str:
-        value = clean_user_text(value)
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return required_text(value)
 
 
 class CommentRead(ReadSchema):
