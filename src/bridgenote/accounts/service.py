@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, or_, select, union, update
+from sqlalchemy import ColumnElement, Select, delete, exists, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -456,7 +456,7 @@ async def unmute(session: AsyncSession, *, viewer: Viewer, username: str) -> Non
         raise NotFound("You have not muted this account.", code="not_muted")
 
 
-def blocked_either_way(viewer_id: int) -> Select[int]:
+def blocked_either_way(viewer_id: int | ColumnElement[int]) -> Select[int]:
     """Ids of users who blocked ``viewer_id`` or whom ``viewer_id`` blocked (a subquery)."""
     return union(
         select(Block.blocked_id).where(Block.blocker_id == viewer_id),
@@ -464,11 +464,11 @@ def blocked_either_way(viewer_id: int) -> Select[int]:
     )  # type: ignore[return-value]
 
 
-def muted_by(viewer_id: int) -> Select[int]:
+def muted_by(viewer_id: int | ColumnElement[int]) -> Select[int]:
     return select(Mute.muted_id).where(Mute.muter_id == viewer_id)
 
 
-def followed_by(viewer_id: int) -> Select[int]:
+def followed_by(viewer_id: int | ColumnElement[int]) -> Select[int]:
     return select(Follow.followee_id).where(Follow.follower_id == viewer_id)
 
 

@@ -11,13 +11,17 @@ upgrade; reads start a plain deferred ``BEGIN`` and never block writers (WAL).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import aiosqlite
 from sqlalchemy import JSON, BigInteger, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
@@ -28,6 +32,11 @@ from sqlalchemy.types import TypeDecorator
 from bridgenote.core.ids import new_id
 
 log = logging.getLogger(__name__)
+
+# A WAL reader only waits in rare cases (recovery after a crash, a truncating
+# checkpoint); on the inline read connection that wait blocks the event loop, so
+# it is kept short.
+READ_BUSY_TIMEOUT_S = 5
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,8 +106,66 @@ async def _run_after_commit(session: AsyncSession) -> None:
             log.exception("after-commit callback failed")
 
 
-def _sqlite_engine(url: str, *, begin: str, echo: bool) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+class _InlineQueue:
+    """Stands in for aiosqlite's queue to its worker thread: runs each call at once."""
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as error:  # handed to the awaiting caller, as aiosqlite does
+            if future is not None and not future.done():
+                future.set_exception(error)
+        else:
+            if future is not None and not future.done():
+                future.set_result(result)
+
+
+class _InlineSqliteConnection(aiosqlite.Connection):
+    """aiosqlite's interface, run on the calling thread instead of a worker thread.
+
+    For the SQLite *read* engine only. A read in WAL mode never waits for a
+    writer's lock, and a page of a feed takes a fraction of a millisecond inside
+    SQLite, while every hop to aiosqlite's thread and back (several per
+    statement) costs the event loop more than that. Writes keep the threaded
+    connection: ``BEGIN IMMEDIATE`` may wait up to the busy timeout for another
+    writer, which must not block the loop. SQLAlchemy's adapter also talks to
+    aiosqlite's queue directly (to set the isolation level), hence the queue
+    that runs calls in place.
+    """
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._tx = _InlineQueue()  # type: ignore[assignment]
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
+        # The base class starts its worker thread here; this one has none.
+        return self._connect().__await__()
+
+
+def _sqlite_engine(url: str, *, begin: str, echo: bool, inline: bool = False) -> AsyncEngine:
+    kwargs: dict[str, Any] = {}
+    if inline:
+        path = make_url(url).database or ":memory:"
+        connector = partial(sqlite3.connect, path, timeout=READ_BUSY_TIMEOUT_S, check_same_thread=False)
+
+        async def connect() -> aiosqlite.Connection:
+            return await _InlineSqliteConnection(connector, iter_chunk_size=64)
+
+        kwargs["async_creator"] = connect
+    # Rolling back a connection that is not in a transaction is a wasted round trip
+    # on every checkin; the edge has already committed or rolled back.
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        if dbapi_connection.driver_connection._conn.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -107,7 +174,7 @@ def _sqlite_engine(url: str, *, begin: str, echo: bool) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={(READ_BUSY_TIMEOUT_S if inline else 30) * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -129,7 +196,7 @@ class Database:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(url, begin="BEGIN IMMEDIATE", echo=echo)
-            self.read_engine = _sqlite_engine(url, begin="BEGIN", echo=echo)
+            self.read_engine = _sqlite_engine(url, begin="BEGIN", echo=echo, inline=True)
         else:
             self.write_engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self.read_engine = self.write_engine

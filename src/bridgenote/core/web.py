@@ -49,16 +49,22 @@ class TransactionalRoute(APIRoute):
         return transactional
 
 
-def get_runtime(request: Request) -> Runtime:
+# Plain-value dependencies are ``async def`` on purpose: FastAPI runs a sync
+# dependency in a worker thread, a hop that costs more than the work.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_session(request: Request) -> AsyncSession:
+def request_session(request: Request) -> AsyncSession:
     session: AsyncSession | None = getattr(request.state, "session", None)
     if session is None:
         raise RuntimeError("route is not a TransactionalRoute")
     return session
+
+
+async def get_session(request: Request) -> AsyncSession:
+    return request_session(request)
 
 
 def _credentials(request: Request) -> tuple[str, str] | None:
@@ -122,7 +128,7 @@ def forget_viewers(request: Request) -> None:
     async def clear() -> None:
         cache.clear()
 
-    on_commit(get_session(request), clear)
+    on_commit(request_session(request), clear)
 
 
 def _check_csrf(request: Request, viewer: Viewer) -> None:

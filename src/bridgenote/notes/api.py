@@ -15,7 +15,7 @@ from bridgenote.core.schemas import OK, ErrorResponse, IdPath, storable_text
 from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
 from bridgenote.notes import cards, service
-from bridgenote.notes.models import Board, Comment, MediaAttachment, Note
+from bridgenote.notes.models import Board, Comment, MediaAttachment
 from bridgenote.notes.schemas import (
     BoardCreate,
     BoardRead,
@@ -60,8 +60,11 @@ async def note_json(
     return await cards.render(session, runtime=runtime, viewer=viewer, note_ids=note_ids, fresh=fresh)
 
 
-async def note_page(session: AsyncSession, runtime: Runtime, viewer: Viewer, page: Window[Note]) -> Response:
-    items = await note_json(session, runtime, viewer, [n.id for n in page.items])
+async def note_page(session: AsyncSession, runtime: Runtime, viewer: Viewer, page: Window[service.NoteRef]) -> Response:
+    flags = ({ref.id for ref in page.items if ref.liked}, {ref.id for ref in page.items if ref.saved})
+    items = await cards.render(
+        session, runtime=runtime, viewer=viewer, note_ids=[ref.id for ref in page.items], flags=flags
+    )
     return json_response({"items": items, "next_cursor": page.next_cursor})
 
 

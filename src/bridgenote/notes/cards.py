@@ -167,11 +167,19 @@ async def viewer_flags(session: AsyncSession, *, viewer: Viewer, note_ids: Seque
 
 
 async def render(
-    session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int], fresh: bool = False
+    session: AsyncSession,
+    *,
+    runtime: Any,
+    viewer: Viewer,
+    note_ids: Sequence[int],
+    fresh: bool = False,
+    flags: tuple[set[int], set[int]] | None = None,
 ) -> list[dict[str, Any]]:
     """JSON-ready notes (``NoteRead`` shape) for visible ``note_ids``, in order.
 
     ``fresh`` bypasses the cache (right after the caller changed the note).
+    ``flags`` are the viewer's (liked, saved) ids when the caller already has
+    them (feed pages read them in the page query).
     """
     cache = card_cache(runtime)
     cards: dict[int, dict[str, Any]] = {} if fresh else cache.get_many(note_ids)  # type: ignore[assignment]
@@ -189,7 +197,7 @@ async def render(
     ]
     if privileged:
         cards.update(await build_cards(session, storage=runtime.storage, note_ids=privileged))
-    liked, saved = await viewer_flags(session, viewer=viewer, note_ids=note_ids)
+    liked, saved = flags if flags is not None else await viewer_flags(session, viewer=viewer, note_ids=note_ids)
     result = []
     for note_id in note_ids:
         card = cards.get(note_id)

@@ -8,7 +8,9 @@ region limits are all applied here.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from functools import cache
+
+from sqlalchemy import BigInteger, ColumnElement, String, and_, bindparam, exists, false, or_, select, true
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
@@ -21,18 +23,49 @@ def visible_to(viewer: Viewer, *, feed: bool = False) -> ColumnElement[bool]:
     ``feed=True`` also drops authors the viewer muted (mutes hide people from
     feeds, not from direct links).
     """
-    own = Note.author_id == viewer.id if viewer.id is not None else false()
+    return _visible(viewer.id, viewer.region or None, feed=feed)
+
+
+@cache
+def visible_template(*, signed_in: bool, regional: bool, feed: bool) -> ColumnElement[bool]:
+    """:func:`visible_to` with the viewer left as bound parameters, built once per shape.
+
+    Hot reads (the feeds) reuse one statement per shape and pass
+    :func:`visible_params` at execution, so SQLAlchemy neither rebuilds the
+    condition nor recomputes its cache key on every request. The rule itself
+    is the same code as :func:`visible_to`.
+    """
+    viewer_id = bindparam("viewer_id", type_=BigInteger) if signed_in else None
+    region = bindparam("viewer_region", type_=String) if regional else None
+    return _visible(viewer_id, region, feed=feed)
+
+
+def visible_params(viewer: Viewer) -> dict[str, object]:
+    """The parameters of :func:`visible_template` for ``viewer`` (shape: ``signed_in=viewer.id is not None``,
+    ``regional=bool(viewer.region)``)."""
+    params: dict[str, object] = {}
+    if viewer.id is not None:
+        params["viewer_id"] = viewer.id
+    if viewer.region:
+        params["viewer_region"] = viewer.region
+    return params
+
+
+def _visible(
+    viewer_id: int | ColumnElement[int] | None, region: str | ColumnElement[str] | None, *, feed: bool
+) -> ColumnElement[bool]:
+    own = Note.author_id == viewer_id if viewer_id is not None else false()
     conditions: list[ColumnElement[bool]] = [
         Note.deleted_at.is_(None),
         or_(Note.state == "published", own),
         or_(own, Note.author_id.not_in(accounts_service.hidden_user_ids())),
     ]
-    if viewer.id is not None:
-        conditions.append(Note.author_id.not_in(accounts_service.blocked_either_way(viewer.id)))
+    if viewer_id is not None:
+        conditions.append(Note.author_id.not_in(accounts_service.blocked_either_way(viewer_id)))
         if feed:
-            conditions.append(Note.author_id.not_in(accounts_service.muted_by(viewer.id)))
-    if viewer.region:
-        limited = exists().where(NoteRegionLimit.note_id == Note.id, NoteRegionLimit.region == viewer.region)
+            conditions.append(Note.author_id.not_in(accounts_service.muted_by(viewer_id)))
+    if region is not None:
+        limited = exists().where(NoteRegionLimit.note_id == Note.id, NoteRegionLimit.region == region)
         conditions.append(or_(own, ~limited))
     return and_(*conditions)
 

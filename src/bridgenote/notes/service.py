@@ -12,10 +12,12 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, delete, func, literal, select, update
+from sqlalchemy import BigInteger, Integer, Select, bindparam, cast, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.config import Settings
@@ -767,57 +769,100 @@ async def comments_liked_by(session: AsyncSession, *, viewer: Viewer, comment_id
 # ---------------------------------------------------------------- feeds
 
 
-async def _note_page(
-    session: AsyncSession, stmt: Select[Note], *, limit: int | None, cursor: str | None, key: Any = None
-) -> Window[Note]:
-    """Newest first by ``key`` (the note id unless given, e.g. the save sequence of a board)."""
+@dataclass(frozen=True, slots=True)
+class NoteRef:
+    """A note on a feed page: its id, and whether the viewer liked or saved it."""
+
+    id: int
+    liked: bool = False
+    saved: bool = False
+
+
+# Mutes hide people from feeds, not from their own profile or from boards.
+_MUTED_SOURCES = frozenset({"latest", "following", "hashtag"})
+
+
+@lru_cache(maxsize=1024)
+def _feed_statement(source: str, *, signed_in: bool, regional: bool, paged: bool, limit: int) -> Select[Any]:
+    """One page of ``source``, newest first, as ``(id, page_key[, liked, saved])`` rows.
+
+    Built once per shape and reused: the viewer, the cursor and the source's own
+    key (``author_id``, ``board_id``, ``hashtag_id``) are bound parameters, so
+    the hot feeds skip building the visibility rule and its cache key on every
+    request, and the viewer's like/save flags come back in the same query.
+    """
+    key = BoardNote.seq if source == "board" else Note.id
+    columns: list[Any] = [Note.id, key.label("page_key")]
+    if signed_in:
+        viewer_id = bindparam("viewer_id", type_=BigInteger)
+        saved_in = aliased(BoardNote)
+        columns.append(exists().where(Like.note_id == Note.id, Like.user_id == viewer_id).label("liked"))
+        columns.append(exists().where(saved_in.note_id == Note.id, saved_in.user_id == viewer_id).label("saved"))
+    stmt = select(*columns)
+    if source == "following":
+        stmt = stmt.where(Note.author_id.in_(accounts_service.followed_by(bindparam("viewer_id", type_=BigInteger))))
+    elif source == "user":
+        stmt = stmt.where(Note.author_id == bindparam("author_id", type_=BigInteger))
+    elif source == "board":
+        stmt = stmt.join(BoardNote, BoardNote.note_id == Note.id).where(
+            BoardNote.board_id == bindparam("board_id", type_=BigInteger)
+        )
+    elif source == "hashtag":
+        stmt = stmt.join(NoteHashtag, NoteHashtag.note_id == Note.id).where(
+            NoteHashtag.hashtag_id == bindparam("hashtag_id", type_=BigInteger)
+        )
+    elif source != "latest":
+        raise ValueError(f"unknown feed source {source!r}")
+    stmt = stmt.where(policy.visible_template(signed_in=signed_in, regional=regional, feed=source in _MUTED_SOURCES))
+    if paged:
+        stmt = stmt.where(key < bindparam("after", type_=BigInteger))
+    return stmt.order_by(key.desc()).limit(limit + 1)
+
+
+async def _feed_page(
+    session: AsyncSession, *, viewer: Viewer, source: str, cursor: str | None, limit: int | None, **keys: int
+) -> Window[NoteRef]:
+    """Newest first by note id (by save order for a board); cursors carry the last key."""
     n = clamp_limit(limit)
-    key = key if key is not None else Note.id
     after = decode_id_cursor(cursor)
+    signed_in = viewer.id is not None
+    stmt = _feed_statement(source, signed_in=signed_in, regional=bool(viewer.region), paged=after is not None, limit=n)
+    params: dict[str, object] = {**policy.visible_params(viewer), **keys}
     if after is not None:
-        stmt = stmt.where(key < after)
-    if key is Note.id:
-        rows = (await session.scalars(stmt.order_by(Note.id.desc()).limit(n + 1))).all()
-        return Window[Note](items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda note: note.id))
-    result = (await session.execute(stmt.add_columns(key).order_by(key.desc()).limit(n + 1))).all()
-    notes: list[Note] = [row[0] for row in result]
-    return Window[Note](items=notes[:n], next_cursor=next_cursor_for([row[1] for row in result], n, lambda k: k))
+        params["after"] = after
+    rows = (await session.execute(stmt, params)).all()
+    if signed_in:
+        items = [NoteRef(row.id, bool(row.liked), bool(row.saved)) for row in rows[:n]]
+    else:
+        items = [NoteRef(row.id) for row in rows[:n]]
+    return Window[NoteRef](items=items, next_cursor=next_cursor_for([row.page_key for row in rows], n, lambda k: k))
 
 
-async def latest_feed(session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None) -> Window[Note]:
-    return await _note_page(
-        session, select(Note).where(policy.visible_to(viewer, feed=True)), limit=limit, cursor=cursor
-    )
+async def latest_feed(
+    session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None
+) -> Window[NoteRef]:
+    return await _feed_page(session, viewer=viewer, source="latest", cursor=cursor, limit=limit)
 
 
 async def following_feed(
     session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None
-) -> Window[Note]:
-    me = _require(viewer)
-    stmt = select(Note).where(
-        Note.author_id.in_(accounts_service.followed_by(me)), policy.visible_to(viewer, feed=True)
-    )
-    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+) -> Window[NoteRef]:
+    _require(viewer)
+    return await _feed_page(session, viewer=viewer, source="following", cursor=cursor, limit=limit)
 
 
 async def user_notes(
     session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None
-) -> Window[Note]:
+) -> Window[NoteRef]:
     author = await accounts_service.access_user(session, viewer=viewer, username=username)
-    stmt = select(Note).where(Note.author_id == author.id, policy.visible_to(viewer))
-    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+    return await _feed_page(session, viewer=viewer, source="user", cursor=cursor, limit=limit, author_id=author.id)
 
 
 async def board_notes(
     session: AsyncSession, *, viewer: Viewer, board_id: int, cursor: str | None, limit: int | None
-) -> Window[Note]:
+) -> Window[NoteRef]:
     board = await access_board(session, viewer=viewer, board_id=board_id)
-    stmt = (
-        select(Note)
-        .join(BoardNote, BoardNote.note_id == Note.id)
-        .where(BoardNote.board_id == board.id, policy.visible_to(viewer))
-    )
-    return await _note_page(session, stmt, limit=limit, cursor=cursor, key=BoardNote.seq)
+    return await _feed_page(session, viewer=viewer, source="board", cursor=cursor, limit=limit, board_id=board.id)
 
 
 async def get_hashtag(session: AsyncSession, *, name: str) -> Hashtag:
@@ -829,14 +874,9 @@ async def get_hashtag(session: AsyncSession, *, name: str) -> Hashtag:
 
 async def hashtag_notes(
     session: AsyncSession, *, viewer: Viewer, name: str, cursor: str | None, limit: int | None
-) -> Window[Note]:
+) -> Window[NoteRef]:
     tag = await get_hashtag(session, name=name)
-    stmt = (
-        select(Note)
-        .join(NoteHashtag, NoteHashtag.note_id == Note.id)
-        .where(NoteHashtag.hashtag_id == tag.id, policy.visible_to(viewer, feed=True))
-    )
-    return await _note_page(session, stmt, limit=limit, cursor=cursor)
+    return await _feed_page(session, viewer=viewer, source="hashtag", cursor=cursor, limit=limit, hashtag_id=tag.id)
 
 
 # ---------------------------------------------------------------- hydration for responses
