@@ -1,7 +1,10 @@
-"""Where uploaded and generated files live: a local directory by default.
+"""Where uploaded and generated files live: a local directory by default, or any
+S3-compatible object store (``BRIDGENOTE_STORAGE__BACKEND=s3``).
 
-Keys are relative, slash-separated paths (``u/ab/cd/<hash>.jpg``). The scale
-tier plugs an S3-compatible implementation in behind the same protocol.
+Keys are relative, slash-separated paths (``u/ab/cd/<hash>.jpg``). Keys under
+:data:`PUBLIC_PREFIXES` are content-addressed and public (served with a year-long
+``immutable`` cache header); every other prefix is private and only reached
+through authorised endpoints.
 """
 
 from __future__ import annotations
@@ -9,9 +12,15 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridgenote.core.errors import BadRequest
+
+if TYPE_CHECKING:
+    from bridgenote.config import Settings
+
+PUBLIC_PREFIXES = ("m/", "a/")
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class Storage(Protocol):
@@ -63,3 +72,84 @@ class LocalStorage:
 
     def url(self, key: str) -> str:
         return f"{self.base_url}/{_safe_key(key)}"
+
+
+class S3Storage:
+    """Any S3-compatible object store (AWS S3, MinIO, Ceph RGW, R2, ...) through boto3.
+
+    boto3 is synchronous; each call runs in a worker thread, like LocalStorage's file I/O.
+    Public keys get ``Cache-Control: immutable`` on the object itself, so the bucket (or a
+    CDN in front of it, ``public_url``) serves them the way ``/media`` does locally.
+    The bucket policy must expose only the public prefixes (see docs/media.md).
+    """
+
+    def __init__(self, client: Any, *, bucket: str, prefix: str = "", public_url: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.public_url = public_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> S3Storage:
+        import boto3  # type: ignore[import-untyped]
+
+        conf = settings.storage
+        if not conf.s3_bucket:
+            raise ValueError("BRIDGENOTE_STORAGE__S3_BUCKET is required for the s3 storage backend")
+        client = boto3.client(
+            "s3",
+            endpoint_url=conf.s3_endpoint_url,
+            region_name=conf.s3_region,
+            aws_access_key_id=conf.s3_access_key_id,
+            aws_secret_access_key=conf.s3_secret_access_key,
+        )
+        return cls(client, bucket=conf.s3_bucket, prefix=conf.s3_prefix, public_url=conf.s3_public_url)
+
+    def _key(self, key: str) -> str:
+        return self.prefix + str(_safe_key(key))
+
+    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        extra: dict[str, Any] = {"ContentType": content_type}
+        if key.startswith(PUBLIC_PREFIXES):
+            extra["CacheControl"] = IMMUTABLE
+        # A single PUT is atomic: readers see the old object or the new one, never a part.
+        await asyncio.to_thread(self.client.put_object, Bucket=self.bucket, Key=self._key(key), Body=data, **extra)
+
+    async def get(self, key: str) -> bytes:
+        def read() -> bytes:
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            except self.client.exceptions.NoSuchKey as exc:
+                raise FileNotFoundError(key) from exc
+            body: bytes = response["Body"].read()
+            return body
+
+        return await asyncio.to_thread(read)
+
+    async def delete(self, key: str) -> None:
+        # S3 deletes are idempotent: a missing key is not an error (as LocalStorage's unlink(missing_ok)).
+        await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
+
+    async def exists(self, key: str) -> bool:
+        def head() -> bool:
+            try:
+                self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            except self.client.exceptions.ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    return False
+                raise
+            return True
+
+        return await asyncio.to_thread(head)
+
+    def url(self, key: str) -> str:
+        return f"{self.public_url}/{self._key(key)}"
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    backend = settings.storage.backend
+    if backend == "local":
+        return LocalStorage(settings.media_root)
+    if backend == "s3":
+        return S3Storage.from_settings(settings)
+    raise ValueError(f"unknown storage backend {backend!r} (local or s3)")

@@ -25,6 +25,7 @@ from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
 from bridgenote.core.cache import TTLCache
 from bridgenote.core.db import on_commit
+from bridgenote.core.images import public_variants
 from bridgenote.core.storage import Storage
 from bridgenote.notes import policy
 from bridgenote.notes.models import (
@@ -64,6 +65,9 @@ def media_json(storage: Storage, m: MediaAttachment) -> dict[str, Any]:
         "dominant_color": m.dominant_color,
         "variants": m.variants or {},
         "failure_reason": m.failure_reason,
+        # The media pipeline's variants as URLs: <picture> sources (AVIF, WebP) and the JPEG
+        # <img> srcset; for a video its MP4, HLS and poster. None until they are ready.
+        **{k: v for k, v in public_variants(m.variants, storage.url).items() if k != "variants"},
     }
 
 

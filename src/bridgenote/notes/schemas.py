@@ -56,6 +56,10 @@ class MediaRead(ReadSchema):
     dominant_color: str | None
     variants: dict[str, Any]
     failure_reason: str | None = None
+    # From the media pipeline once ready (see docs/media.md): {"sources": [{type, srcset}],
+    # "img": {src, srcset, width, height}} and {"mp4", "hls", "poster", "renditions"}.
+    picture: dict[str, Any] | None = None
+    video: dict[str, Any] | None = None
 
 
 class MediaUpdate(Schema):
