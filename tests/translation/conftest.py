@@ -1,0 +1,62 @@
+"""Translation tests run against the LibreTranslate-compatible loopback server in
+``fakes.py`` unless a test asks for the real local model (``test_model.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bridgenote.accounts.models import User
+from bridgenote.config import Settings, TranslationSettings
+from bridgenote.core.runtime import Runtime
+from tests.conftest import make_settings
+from tests.factories import create_user
+from tests.translation.fakes import FakeLibreTranslate, serve
+
+REPO = Path(__file__).resolve().parents[2]
+REPO_MODELS = REPO / "var" / "models"
+
+
+@pytest.fixture
+def libre() -> Iterator[FakeLibreTranslate]:
+    with serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, libre: FakeLibreTranslate) -> Settings:
+    return make_settings(
+        database_url,
+        tmp_path,
+        translation=TranslationSettings(provider="libretranslate", libretranslate_url=libre.url, timeout_seconds=2.0),
+    )
+
+
+Person = tuple[User, httpx.AsyncClient]
+
+
+@pytest.fixture
+def person(
+    runtime: Runtime, client_for: Callable[..., Awaitable[httpx.AsyncClient]]
+) -> Callable[..., Awaitable[Person]]:
+    async def make(**overrides: Any) -> Person:
+        user = await create_user(runtime, **overrides)
+        return user, await client_for(user)
+
+    return make
+
+
+async def post_note(client: httpx.AsyncClient, **body: Any) -> int:
+    response = await client.post("/api/v1/notes", json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def post_comment(client: httpx.AsyncClient, note_id: int, body: str) -> int:
+    response = await client.post(f"/api/v1/notes/{note_id}/comments", json={"body": body})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
