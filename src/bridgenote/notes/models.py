@@ -30,6 +30,8 @@ class Note(IdMixin, CreatedMixin, Base):
     language: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="published")
     state_reason: Mapped[str | None] = mapped_column(Text)
+    # Content labels set by moderation (rule codes such as "cannabis"); readers show an interstitial.
+    labels: Mapped[list[str]] = mapped_column(JSONType, default=list)
     like_count: Mapped[int] = mapped_column(BigInteger, default=0)
     save_count: Mapped[int] = mapped_column(BigInteger, default=0)
     comment_count: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -154,6 +156,7 @@ class Comment(IdMixin, CreatedMixin, Base):
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="published")
+    state_reason: Mapped[str | None] = mapped_column(Text)
     like_count: Mapped[int] = mapped_column(BigInteger, default=0)
     reply_count: Mapped[int] = mapped_column(BigInteger, default=0)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -50,10 +50,34 @@ def summary(notification: Notification, *, actor_name: str | None, language: str
     template = TEMPLATES.get(notification.kind)
     if notification.kind == "mention" and notification.comment_id is not None:
         template = MENTION_IN_COMMENT
+    if notification.kind == "moderation":
+        return _system_text(notification.data or {}, language=language)
     if template is None:
         return i18n.gettext(FALLBACK, language=language)
     name = actor_name or i18n.gettext(SOMEONE, language=language)
     return i18n.gettext(template, language=language, name=name)
+
+
+def _system_text(data: dict[str, Any], *, language: str) -> str:
+    """A system notice stores its message id and parameters (``data["message"]``,
+    ``data["params"]``) so it is rendered in the reader's language when read. A parameter may
+    itself be a message id (``{"msgid": ...}``) or a text per language (``{"en": ..., "zh-Hans": ...}``)."""
+    message = data.get("message")
+    if not isinstance(message, str):
+        return i18n.gettext(FALLBACK, language=language)
+    params: dict[str, str] = {}
+    for key, value in (data.get("params") or {}).items():
+        message_id = value.get("msgid") if isinstance(value, dict) else None
+        if isinstance(message_id, str):
+            params[key] = i18n.gettext(message_id, language=language)
+        elif isinstance(value, dict):
+            params[key] = str(value.get(language) or value.get("en") or next(iter(value.values()), ""))
+        else:
+            params[key] = str(value)
+    try:
+        return i18n.gettext(message, language=language, **params)
+    except (KeyError, IndexError, ValueError):
+        return i18n.gettext(FALLBACK, language=language)
 
 
 async def notify(

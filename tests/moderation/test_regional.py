@@ -1,0 +1,95 @@
+"""Regional policies end to end: a note limited in CN is invisible to CN viewers on every read
+path (detail, latest feed, profile, board, hashtag, search) and visible elsewhere; the author
+sees exactly what happened."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from bridgenote.core.runtime import Runtime
+from bridgenote.search import service as search_service
+from tests.moderation.conftest import Person, PersonFactory, post_note
+
+Drain = Callable[[], Awaitable[int]]
+CANNABIS = {"title": "Homemade cannabis gummies", "body": "Weed edibles from my garden, dm me #gardening"}
+
+
+@pytest.fixture(autouse=True)
+async def search_engine_cleanup(runtime: Runtime) -> AsyncIterator[None]:
+    yield
+    await search_service.close_for(runtime)
+
+
+async def _ids(client: httpx.AsyncClient, url: str, **params: str) -> set[str]:
+    r = await client.get(url, params=params)
+    assert r.status_code == 200, r.text
+    return {n["id"] for n in r.json()["items"]}
+
+
+async def _sees(viewer: Person, note_id: str, *, author: str, board_id: str) -> dict[str, bool]:
+    c = viewer.client
+    search = (await c.get("/api/v1/search", params={"q": "gummies"})).json()
+    return {
+        "detail": (await c.get(f"/api/v1/notes/{note_id}")).status_code == 200,
+        "feed": note_id in await _ids(c, "/api/v1/feeds/latest"),
+        "profile": note_id in await _ids(c, f"/api/v1/users/{author}/notes"),
+        "board": note_id in await _ids(c, f"/api/v1/boards/{board_id}/notes"),
+        "hashtag": note_id in await _ids(c, "/api/v1/hashtags/gardening/notes"),
+        "search": note_id in {n["note"]["id"] for n in search["notes"]},
+    }
+
+
+async def test_note_limited_in_cn_is_hidden_there_on_every_read_path(person: PersonFactory, drain: Drain) -> None:
+    author = await person("grower", region="US")
+    curator = await person("curator", region="US")
+    cn = await person("shanghai", region="CN", read_languages=["zh-Hans", "en"])
+    us = await person("ohio", region="US")
+    eu = await person("berlin", region="DE")
+    note = await post_note(author.client, **CANNABIS)
+    board = (await curator.client.post("/api/v1/boards", json={"title": "Garden ideas"})).json()
+    r = await curator.client.post(f"/api/v1/notes/{note['id']}/save", json={"board_id": board["id"]})
+    assert r.status_code == 200, r.text
+    await drain()
+
+    assert set((await _sees(cn, note["id"], author="grower", board_id=board["id"])).values()) == {False}
+    assert set((await _sees(us, note["id"], author="grower", board_id=board["id"])).values()) == {True}
+    assert set((await _sees(eu, note["id"], author="grower", board_id=board["id"])).values()) == {True}
+
+    # The author sees exactly what happened, and may appeal.
+    [decision] = (await author.client.get(f"/api/v1/moderation/decisions/note/{note['id']}")).json()
+    assert decision["action"] == "limit" and decision["regions"] == ["CN"], decision
+    assert decision["regional"]["CN"] == "limit" and decision["regional"]["US"] == "label"
+    assert decision["labels"] == ["cannabis"]
+    assert decision["appealable"]
+    assert "CN" in decision["explanation"] and "Cannabis" in decision["explanation"], decision
+    items = (await author.client.get("/api/v1/notifications")).json()["items"]
+    assert any(n["kind"] == "moderation" and "CN" in n["text"] for n in items), items
+
+
+async def test_chinese_reader_gets_the_explanation_in_chinese(person: PersonFactory, drain: Drain) -> None:
+    author = await person("wang", region="CN", read_languages=["zh-Hans"], ui_language="zh-Hans")
+    note = await post_note(author.client, title="电子烟 现货 私聊", body="各种口味烟弹，包邮")
+    await drain()
+    [decision] = (await author.client.get(f"/api/v1/moderation/decisions/note/{note['id']}")).json()
+    assert decision["action"] == "limit" and "CN" in decision["regions"], decision
+    assert "电子烟" in decision["explanation"], decision
+    # The author still sees their own note; other CN viewers do not.
+    assert (await author.client.get(f"/api/v1/notes/{note['id']}")).status_code == 200
+    other = await person("lili", region="CN")
+    assert (await other.client.get(f"/api/v1/notes/{note['id']}")).status_code == 404
+    us = await person("nyc", region="US")
+    assert (await us.client.get(f"/api/v1/notes/{note['id']}")).status_code == 200
+
+
+async def test_benign_look_alikes_pass(person: PersonFactory, drain: Drain) -> None:
+    author = await person("baker", region="CN")
+    texts = [("乳酸菌饮料", "早餐配一瓶乳酸菌饮料"), ("Cat tax", "Here is the cat tax, Scunthorpe edition")]
+    ids = [(await post_note(author.client, title=t, body=b))["id"] for t, b in texts]
+    await drain()
+    viewer = await person("reader", region="CN")
+    for note_id in ids:
+        assert (await viewer.client.get(f"/api/v1/notes/{note_id}")).status_code == 200
+        assert (await author.client.get(f"/api/v1/moderation/decisions/note/{note_id}")).json() == []
