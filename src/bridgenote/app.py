@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
@@ -23,6 +23,7 @@ from bridgenote.core.jobs import Job, Worker, queue_depths
 from bridgenote.core.runtime import Runtime
 from bridgenote.core.storage import LocalStorage
 from bridgenote.core.web import LanguageMiddleware, error_json, install_error_handlers
+from bridgenote.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     for router in registry.api_routers():
         app.include_router(router)  # type: ignore[arg-type]
-
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        # The web app is its own issue; until it lands the front door is the API reference.
-        return RedirectResponse("/api/docs")
+    # The web app: pages from each domain's views.py, Discover at "/".
+    web_pages.install(app, registry.view_routers())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -1,0 +1,115 @@
+"""A real server and a real Chromium for the browser tests (and ``make screenshots``).
+
+The server is ``uvicorn bridgenote.app:create_app`` in a subprocess on a free port, on the
+test's own database (the SQLite copy, or the truncated PostgreSQL database), with the
+in-process worker on, so notifications and other jobs happen as in production.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_server(database_url: str, var_dir: Path, **env: str) -> Iterator[str]:
+    """Serve the app until the block ends; yields its base URL."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "BRIDGENOTE_DATABASE_URL": database_url,
+        "BRIDGENOTE_VAR_DIR": str(var_dir),
+        "BRIDGENOTE_RATELIMIT_ENABLED": "false",
+        "BRIDGENOTE_WORKER_POLL_SECONDS": "0.2",
+        **env,
+    }
+    environment.pop("BRIDGENOTE_REDIS_URL", None)
+    log = (var_dir.parent / f"server-{port}.log").open("w")
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bridgenote.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    process = subprocess.Popen(
+        command,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("the server exited:\n" + Path(log.name).read_text())
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start:\n" + Path(log.name).read_text())
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def photo(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (300, 400)) -> Path:
+    """A JPEG with a simple picture on it (a disc), so screenshots show something."""
+    image = Image.new("RGB", size, colour)
+    pixels = image.load()
+    assert pixels is not None
+    cx, cy, r = size[0] // 2, size[1] // 2, min(size) // 4
+    for x in range(cx - r, cx + r):
+        for y in range(cy - r, cy + r):
+            if (x - cx) ** 2 + (y - cy) ** 2 < r * r:
+                pixels[x, y] = (255, 255, 255)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def api_token(url: str, username: str, password: str = PASSWORD) -> httpx.Client:
+    """An API client for an account (used to set up data the test is not about)."""
+    r = httpx.post(
+        f"{url}/api/v1/auth/login", json={"login": username, "password": password, "token_name": "test"}, timeout=60
+    )
+    r.raise_for_status()
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=60)
