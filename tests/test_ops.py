@@ -230,9 +230,13 @@ def _assert_error(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 
 async def test_unknown_path_is_a_json_404(client: httpx.AsyncClient) -> None:
-    for path in ("/api/v1/nothing-here", "/nothing-here", "/api/v2/notes", "/api/v1/notes/1/nope"):
+    for path in ("/api/v1/nothing-here", "/api/v2/notes", "/api/v1/notes/1/nope"):
         error = _assert_error(await client.get(path), 404, "not_found")
         assert error["message"] == "We could not find that."
+    # Outside /api the web app answers browsers with a page, JSON clients with JSON.
+    page = await client.get("/nothing-here", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    _assert_error(await client.get("/nothing-here", headers={"Accept": "application/json"}), 404, "not_found")
 
 
 async def test_wrong_method_is_a_json_405(client: httpx.AsyncClient) -> None:
@@ -314,6 +318,8 @@ async def test_a_signed_in_viewers_own_language_wins(runtime: Runtime, client_fo
     assert CJK.search(error["message"]), error
 
 
-async def test_front_door_leads_to_the_api_reference(client: httpx.AsyncClient) -> None:
+async def test_front_door_is_the_discover_page(client: httpx.AsyncClient) -> None:
     r = await client.get("/", follow_redirects=False)
-    assert r.status_code == 307 and r.headers["location"] == "/api/docs"
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "Discover" in r.text
+    assert (await client.get("/api/docs")).status_code == 200

@@ -1,4 +1,4 @@
-"""``bridgenote`` command line: serve, worker, migrate, seed, jobs."""
+"""``bridgenote`` command line: serve, worker, migrate, seed, jobs, models."""
 
 from __future__ import annotations
 
@@ -66,6 +66,12 @@ def _seed(args: argparse.Namespace) -> None:
     asyncio.run(run_seed(get_settings(), users=args.users, notes=args.notes, force=args.force))
 
 
+def _reindex(args: argparse.Namespace) -> None:
+    from bridgenote.search.commands import run_reindex
+
+    run_reindex(get_settings(), embed=not args.no_embed, batch=args.batch)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="bridgenote")
@@ -91,6 +97,19 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--notes", type=int, default=300)
     seed.add_argument("--force", action="store_true", help="seed even if the database has users")
     seed.set_defaults(func=_seed)
+
+    reindex = sub.add_parser("reindex", help="rebuild the search index online (search keeps answering)")
+    reindex.add_argument("--no-embed", action="store_true", help="keyword documents only; keep stored vectors")
+    reindex.add_argument("--batch", type=int, default=500)
+    reindex.set_defaults(func=_reindex)
+
+    from bridgenote.translation import commands as translation_commands
+
+    translation_commands.add_parser(sub)
+
+    from bridgenote.feed import commands as feed_commands
+
+    feed_commands.add_parser(sub)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -7,8 +7,9 @@ process can be run by any other.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
-DOMAINS = ("accounts", "notes", "notifications")
+DOMAINS = ("accounts", "notes", "media", "notifications", "search", "moderation", "translation", "feed")
 
 
 def load_tasks() -> None:
@@ -18,3 +19,12 @@ def load_tasks() -> None:
 
 def api_routers() -> list[object]:
     return [importlib.import_module(f"bridgenote.{domain}.api").router for domain in DOMAINS]
+
+
+def view_routers() -> list[object]:
+    """The HTML pages of the domains that have a ``views.py`` (the web app)."""
+    routers = []
+    for domain in DOMAINS:
+        if importlib.util.find_spec(f"bridgenote.{domain}.views") is not None:
+            routers.append(importlib.import_module(f"bridgenote.{domain}.views").router)
+    return routers

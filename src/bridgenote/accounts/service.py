@@ -363,6 +363,16 @@ async def set_account_state(session: AsyncSession, *, user_id: int, state: str) 
     await session.execute(update(User).where(User.id == user_id).values(state=state))
 
 
+async def set_role(session: AsyncSession, *, user_id: int, role: str) -> User:
+    """For admins (through moderation): ``user``, ``moderator`` or ``admin``."""
+    if role not in ("user", "moderator", "admin"):
+        raise BadRequest("Unknown role.", code="invalid_role")
+    user = await get_user(session, user_id=user_id)
+    user.role = role
+    await session.flush()
+    return user
+
+
 # ---------------------------------------------------------------- follows, blocks, mutes
 
 
@@ -731,3 +741,25 @@ async def purge_deleted_account(session: AsyncSession, *, user_id: int, avatar_k
     if avatar_key and not await file_in_use(session, storage_key=avatar_key):
         keys.append(avatar_key)
     return keys
+
+
+# ---------------------------------------------------------------- for search
+
+
+async def user_ids_after(session: AsyncSession, *, after_id: int, limit: int) -> list[int]:
+    """Ids of accounts that are not deleted, ascending, for rebuilding indexes in batches."""
+    rows = await session.scalars(
+        select(User.id).where(User.id > after_id, User.state != "deleted").order_by(User.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def visible_users(session: AsyncSession, *, viewer: Viewer, user_ids: Sequence[int]) -> list[User]:
+    """The accounts among ``user_ids`` that ``viewer`` may find: not deleted or suspended,
+    no block either way. Order is not preserved."""
+    if not user_ids:
+        return []
+    stmt = select(User).where(User.id.in_(user_ids), User.id.not_in(hidden_user_ids()))
+    if viewer.id is not None:
+        stmt = stmt.where(User.id.not_in(blocked_either_way(viewer.id)))
+    return list((await session.scalars(stmt)).all())

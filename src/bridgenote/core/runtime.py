@@ -12,7 +12,7 @@ from bridgenote.core.cache import TTLCache
 from bridgenote.core.counters import ViewCounter
 from bridgenote.core.db import Database
 from bridgenote.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from bridgenote.core.storage import LocalStorage, Storage
+from bridgenote.core.storage import Storage, storage_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Runtime:
         return cls(
             settings=settings,
             db=Database(settings.database_url),
-            storage=LocalStorage(settings.media_root),
+            storage=storage_from_settings(settings),
             limiter=limiter,
             redis=redis,
         )

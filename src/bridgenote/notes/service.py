@@ -374,8 +374,9 @@ async def set_visibility(
     state: str | None = None,
     reason: str | None = None,
     limited_regions: Sequence[str] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> Note:
-    """For moderation and the media pipeline: change a note's state and region limits."""
+    """For moderation and the media pipeline: change a note's state, region limits and labels."""
     note = await session.get(Note, note_id)
     if note is None:
         raise NotFound("That note does not exist or is not available.", code="note_not_found")
@@ -388,8 +389,48 @@ async def set_visibility(
         await session.execute(delete(NoteRegionLimit).where(NoteRegionLimit.note_id == note_id))
         for region in sorted({r.strip().upper() for r in limited_regions if r.strip()}):
             session.add(NoteRegionLimit(note_id=note_id, region=region))
+    if labels is not None:
+        note.labels = sorted(set(labels))
     await session.flush()
     return note
+
+
+async def note_regions(session: AsyncSession, *, note_id: int) -> list[str]:
+    """The regions a note is currently hidden in (for moderation)."""
+    rows = await session.scalars(select(NoteRegionLimit.region).where(NoteRegionLimit.note_id == note_id))
+    return sorted(rows)
+
+
+async def note_image_keys(session: AsyncSession, *, note_id: int) -> list[str]:
+    """Storage keys of a note's images, in order (for image screening)."""
+    rows = await session.scalars(
+        select(MediaAttachment.storage_key)
+        .where(MediaAttachment.note_id == note_id, MediaAttachment.kind == "image")
+        .order_by(MediaAttachment.position)
+    )
+    return list(rows)
+
+
+async def get_comment(session: AsyncSession, *, comment_id: int) -> Comment | None:
+    """Unfiltered look-up for background jobs and moderation (no viewer)."""
+    return await session.get(Comment, comment_id)
+
+
+async def set_comment_state(
+    session: AsyncSession, *, comment_id: int, state: str, reason: str | None = None
+) -> Comment:
+    """For moderation: ``published``, ``held`` (hidden pending review) or ``removed``.
+
+    Counters keep counting a hidden comment (it may come back); deletion is a separate path."""
+    comment = await session.get(Comment, comment_id)
+    if comment is None or comment.deleted_at is not None:
+        raise NotFound("That comment does not exist.", code="comment_not_found")
+    if state not in ("published", "held", "removed"):
+        raise BadRequest("Unknown comment state.")
+    comment.state = state
+    comment.state_reason = reason
+    await session.flush()
+    return comment
 
 
 # ---------------------------------------------------------------- likes
@@ -655,6 +696,12 @@ async def _access_comment(session: AsyncSession, *, viewer: Viewer, comment_id: 
     return comment, note
 
 
+async def access_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> Comment:
+    """A comment ``viewer`` may see, on a note they may see; otherwise 404 (for other domains)."""
+    comment, _note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
+    return comment
+
+
 async def delete_comment(session: AsyncSession, *, viewer: Viewer, comment_id: int) -> int:
     """Soft-delete a comment (a top-level one takes its replies along); returns the note id."""
     comment, note = await _access_comment(session, viewer=viewer, comment_id=comment_id)
@@ -886,7 +933,7 @@ def media_url(storage: Storage, media: MediaAttachment) -> str | None:
     """Public URL of an attachment's displayable file (``None`` while a video is private)."""
     if media.kind == "image" or media.storage_key.startswith("m/"):
         return storage.url(media.storage_key)
-    poster = (media.variants or {}).get("mp4")
+    poster = (media.variants or {}).get("poster")
     return storage.url(poster) if isinstance(poster, str) else None
 
 
@@ -1095,3 +1142,234 @@ async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> bool:
         update(Note).where(Note.id == comment.note_id).values(comment_count=Note.comment_count - removed)
     )
     return True
+
+
+# ---------------------------------------------------------------- for search
+
+
+@dataclass(frozen=True)
+class NoteText:
+    """What the search domain indexes of a note. ``live`` is False once it is deleted;
+    whether a viewer may see it is decided at read time by :func:`visible_notes`."""
+
+    id: int
+    author_id: int
+    kind: str
+    title: str
+    body: str
+    place_name: str | None
+    language: str | None
+    hashtags: list[tuple[int, str, str]]  # (hashtag id, key, display name)
+    comments: list[str]
+    live: bool
+    created_at: dt.datetime
+
+
+async def note_texts(session: AsyncSession, *, note_ids: Sequence[int], comments: int = 20) -> list[NoteText]:
+    """Text of notes for indexing, in a fixed number of queries (missing ids are skipped)."""
+    if not note_ids:
+        return []
+    notes = (await session.scalars(select(Note).where(Note.id.in_(note_ids)))).all()
+    tags: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    rows = await session.execute(
+        select(NoteHashtag.note_id, Hashtag.id, Hashtag.key, NoteHashtag.display_name)
+        .join(Hashtag, Hashtag.id == NoteHashtag.hashtag_id)
+        .where(NoteHashtag.note_id.in_(note_ids))
+        .order_by(NoteHashtag.note_id, NoteHashtag.position)
+    )
+    for note_id, tag_id, key, display in rows:
+        tags[note_id].append((tag_id, key, display))
+    bodies: dict[int, list[str]] = defaultdict(list)
+    if comments:
+        comment_rows = await session.execute(
+            select(Comment.note_id, Comment.body)
+            .where(
+                Comment.note_id.in_(note_ids),
+                Comment.deleted_at.is_(None),
+                Comment.state == "published",
+            )
+            .order_by(Comment.note_id, Comment.like_count.desc(), Comment.id)
+        )
+        for note_id, body in comment_rows:
+            if len(bodies[note_id]) < comments:
+                bodies[note_id].append(body)
+    return [
+        NoteText(
+            id=n.id,
+            author_id=n.author_id,
+            kind=n.kind,
+            title=n.title,
+            body=n.body,
+            place_name=n.place_name,
+            language=n.language,
+            hashtags=tags.get(n.id, []),
+            comments=bodies.get(n.id, []),
+            live=n.deleted_at is None,
+            created_at=n.created_at,
+        )
+        for n in notes
+    ]
+
+
+async def note_ids_after(session: AsyncSession, *, after_id: int, limit: int) -> list[int]:
+    """Ids of notes that are not deleted, ascending, for rebuilding indexes in batches."""
+    rows = await session.scalars(
+        select(Note.id).where(Note.id > after_id, Note.deleted_at.is_(None)).order_by(Note.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def visible_notes(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    note_ids: Sequence[int],
+    kind: str | None = None,
+    since: dt.datetime | None = None,
+) -> list[Note]:
+    """The notes among ``note_ids`` that ``viewer`` may see (``visible_to``), optionally only of
+    one ``kind`` or created since a time. Order is not preserved."""
+    if not note_ids:
+        return []
+    stmt = select(Note).where(Note.id.in_(note_ids), policy.visible_to(viewer))
+    if kind is not None:
+        stmt = stmt.where(Note.kind == kind)
+    if since is not None:
+        stmt = stmt.where(Note.created_at >= since)
+    return list((await session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class HashtagInfo:
+    id: int
+    key: str
+    display_name: str
+    note_count: int
+
+
+async def hashtags_after(session: AsyncSession, *, after_id: int, limit: int) -> list[HashtagInfo]:
+    rows = await session.scalars(select(Hashtag).where(Hashtag.id > after_id).order_by(Hashtag.id).limit(limit))
+    return [HashtagInfo(t.id, t.key, t.display_name, t.note_count) for t in rows]
+
+
+async def get_hashtags(session: AsyncSession, *, hashtag_ids: Sequence[int]) -> list[HashtagInfo]:
+    if not hashtag_ids:
+        return []
+    rows = await session.scalars(select(Hashtag).where(Hashtag.id.in_(hashtag_ids)))
+    return [HashtagInfo(t.id, t.key, t.display_name, t.note_count) for t in rows]
+
+
+async def hashtag_uses_since(
+    session: AsyncSession, *, since: dt.datetime, limit: int = 50_000
+) -> list[tuple[int, int, dt.datetime]]:
+    """(hashtag id, author id, note time) of published, live notes since ``since``, newest first."""
+    rows = await session.execute(
+        select(NoteHashtag.hashtag_id, Note.author_id, Note.created_at)
+        .join(Note, Note.id == NoteHashtag.note_id)
+        .where(
+            Note.created_at >= since,
+            Note.deleted_at.is_(None),
+            Note.state == "published",
+            Note.author_id.not_in(accounts_service.hidden_user_ids()),
+        )
+        .order_by(Note.id.desc())
+        .limit(limit)
+    )
+    return [(int(t), int(a), c) for t, a, c in rows]
+
+
+async def render_cards(
+    session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Note cards (``NoteRead`` JSON) for ``note_ids`` in order, for other domains' result pages
+    (search). The caller has already filtered the ids with :func:`visible_notes`."""
+    from bridgenote.notes import cards
+
+    return await cards.render(session, runtime=runtime, viewer=viewer, note_ids=note_ids)
+
+
+# ---------------------------------------------------------------- for the feed
+
+
+@dataclass(frozen=True)
+class NoteStats:
+    """Engagement counters of a note, for building discover candidate pools."""
+
+    id: int
+    author_id: int
+    like_count: int
+    save_count: int
+    comment_count: int
+    view_count: int
+
+
+async def public_note_stats(session: AsyncSession, *, since_id: int, limit: int) -> list[NoteStats]:
+    """Notes anyone may see (``visible_to`` an anonymous viewer, feed rules) with ids from
+    ``since_id`` on, newest first. Per-viewer rules (blocks, mutes, region limits) are applied
+    later, on the few notes of a page, with :func:`visible_note_ids`."""
+    rows = await session.execute(
+        select(Note.id, Note.author_id, Note.like_count, Note.save_count, Note.comment_count, Note.view_count)
+        .where(Note.id >= since_id, policy.visible_to(Viewer(id=None), feed=True))
+        .order_by(Note.id.desc())
+        .limit(limit)
+    )
+    return [NoteStats(*(int(v) for v in row)) for row in rows]
+
+
+async def visible_note_ids(session: AsyncSession, *, viewer: Viewer, note_ids: Sequence[int]) -> set[int]:
+    """The ids among ``note_ids`` that ``viewer`` may see in a feed (``visible_to(feed=True)``:
+    muted authors are left out too), in one query."""
+    if not note_ids:
+        return set()
+    rows = await session.scalars(select(Note.id).where(Note.id.in_(note_ids), policy.visible_to(viewer, feed=True)))
+    return set(rows)
+
+
+# ---------------------------------------------------------------- for the media pipeline
+
+
+async def get_media(session: AsyncSession, *, media_id: int) -> MediaAttachment | None:
+    """Unfiltered look-up of an upload for the media pipeline's background jobs (no viewer)."""
+    return await session.get(MediaAttachment, media_id)
+
+
+async def record_media_processing(
+    session: AsyncSession,
+    *,
+    media_id: int,
+    state: str,
+    failure_reason: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    duration_ms: int | None = None,
+    blurhash: str | None = None,
+    dominant_color: str | None = None,
+    variants: dict[str, Any] | None = None,
+    runtime: Any = None,
+) -> MediaAttachment | None:
+    """For the media pipeline: an attachment's processing state (``processing``, ``ready``,
+    ``failed`` with a reason) and results. ``None`` leaves a field as it is. Returns ``None``
+    when the attachment is gone (its note was purged meanwhile)."""
+    if state not in ("uploaded", "processing", "ready", "failed"):
+        raise BadRequest("Unknown media state.")
+    media = await session.get(MediaAttachment, media_id)
+    if media is None:
+        return None
+    media.state = state
+    media.failure_reason = failure_reason
+    for name, value in (
+        ("width", width),
+        ("height", height),
+        ("duration_ms", duration_ms),
+        ("blurhash", blurhash),
+        ("dominant_color", dominant_color),
+        ("variants", variants),
+    ):
+        if value is not None:
+            setattr(media, name, value)
+    await session.flush()
+    if media.note_id is not None and runtime is not None:
+        from bridgenote.notes import cards
+
+        cards.forget_after_commit(session, runtime, media.note_id)
+    return media
