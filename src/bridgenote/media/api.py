@@ -32,7 +32,17 @@ async def get_media(media_id: IdPath, viewer: ViewerDep, session: SessionDep, ru
     return MediaStatusRead.model_validate(data)
 
 
-@router.get("/media/{media_id}/image", status_code=status.HTTP_302_FOUND, response_class=RedirectResponse)
+@router.get(
+    "/media/{media_id}/image",
+    status_code=status.HTTP_302_FOUND,
+    response_class=RedirectResponse,
+    responses={
+        302: {
+            "description": "Redirect to the best variant for the Accept header",
+            "headers": {"Location": {"description": "URL of the variant", "schema": {"type": "string"}}},
+        }
+    },
+)
 async def get_image(
     media_id: IdPath,
     viewer: ViewerDep,
@@ -46,7 +56,19 @@ async def get_image(
     return RedirectResponse(runtime.storage.url(key), status_code=status.HTTP_302_FOUND, headers=REDIRECT_HEADERS)
 
 
-@router.get("/media/{media_id}/original", response_class=Response)
+@router.get(
+    "/media/{media_id}/original",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The stored upload",
+            "content": {
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+                "video/*": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def get_original(media_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     """The stored upload, for its owner only (for example a video still being processed)."""
     data, content_type = await service.original_file(session, storage=runtime.storage, viewer=viewer, media_id=media_id)

@@ -50,6 +50,7 @@ ZH_STOP_WORDS = frozenset(_ZH_STOP.split())
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
 _RUN_RE = re.compile(rf"([{_HAN}]+)|([^\W_]+)")
 _PINYIN_NAME_RE = re.compile(rf"[{_HAN}]")
+_WORD_RE = re.compile(r"\w+")
 
 _dictionary_lock = threading.Lock()
 _known_words: set[str] = set()
@@ -107,7 +108,8 @@ def tokens(text: str) -> list[str]:
     for match in _RUN_RE.finditer(clean(text)):
         han, word = match.groups()
         if han:
-            out.extend(_han_tokens(han))
+            # The Han ranges include unassigned code points (U+FADA); they are not words.
+            out.extend(t for t in _han_tokens(han) if _WORD_RE.fullmatch(t))
         elif word:
             token = _word_token(word)
             if token:

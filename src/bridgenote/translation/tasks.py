@@ -3,11 +3,15 @@ translation (backfill queue) and on-demand translation (interactive queue)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bridgenote.core import events
 from bridgenote.core.jobs import JobContext, job
 from bridgenote.translation import service
+from bridgenote.translation.providers import ProviderUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @job(service.TRANSLATE_JOB, queue="interactive", max_attempts=3)
@@ -25,7 +29,16 @@ async def translate(ctx: JobContext, payload: dict[str, Any]) -> None:
         )
     if work is None:
         return
-    results = await service.perform(work, settings=settings)
+    try:
+        results = await service.perform(work, settings=settings)
+    except ProviderUnavailable as exc:
+        if exc.code != "model_missing":
+            raise  # down, timing out or installing: the retry may well succeed
+        # No model on this machine (`bridgenote models install` was never run): retrying
+        # cannot help, and the API already answers 503 to on-demand requests. Nothing is
+        # stored, so a later request translates once the model is there.
+        log.warning("translation skipped, %s", exc.reason)
+        return
     await service.store_results(ctx.session, work=work, results=results)
 
 
