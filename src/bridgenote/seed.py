@@ -327,7 +327,7 @@ async def _create_users(runtime: Runtime, planned: Sequence[PlannedUser], report
         )
     )
     async with runtime.db.transaction() as session:
-        for u, photo in zip(planned, avatars, strict=True):
+        for n, (u, photo) in enumerate(zip(planned, avatars, strict=True)):
             p = u.persona
             reads = [T.ZH, T.EN] if p.bilingual else [p.lang if p.lang != T.ZH_HANT else T.ZH_HANT]
             if p.lang == T.ZH_HANT:
@@ -347,7 +347,9 @@ async def _create_users(runtime: Runtime, planned: Sequence[PlannedUser], report
                 ),
             )
             viewer = accounts_service.viewer_for(user)
-            await accounts_service.update_profile(session, viewer=viewer, data=ProfileUpdate(bio=p.bio))
+            await accounts_service.update_profile(
+                session, viewer=viewer, data=ProfileUpdate(bio=p.bio, likes_public=n % 2 == 0)
+            )
             avatar = await make_avatar(photo, max_bytes=runtime.settings.max_upload_bytes)
             key = f"a/{hashlib.sha256(avatar).hexdigest()[:2]}/{hashlib.sha256(avatar).hexdigest()}.webp"
             await runtime.storage.put(key, avatar, content_type="image/webp")

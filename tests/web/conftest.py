@@ -7,6 +7,7 @@ import pytest
 
 from bridgenote.config import Settings, TranslationSettings
 from bridgenote.core.runtime import Runtime
+from bridgenote.feed import service as feed_service
 from bridgenote.search import service as search_service
 from tests.conftest import make_settings
 from tests.notes.conftest import person
@@ -26,3 +27,4 @@ async def search_engine_cleanup(runtime: Runtime) -> AsyncIterator[None]:
     yield
     await search_service.wait_for_search_logs()
     await search_service.close_for(runtime)
+    await feed_service.close_for(runtime)

@@ -64,7 +64,7 @@ def me_read(storage: Storage, user: User) -> MeRead:
 
 
 def _columns(user: User) -> dict[str, object]:
-    return {c.key: getattr(user, c.key) for c in User.__table__.columns}
+    return {**{c.key: getattr(user, c.key) for c in User.__table__.columns}, "likes_public": user.likes_public}
 
 
 def _set_session_cookies(response: Response, runtime: Runtime, raw: str, csrf: str | None) -> None:

@@ -46,6 +46,12 @@ class User(IdMixin, CreatedMixin, Base):
         Index("ix_users_state", "state"),
     )
 
+    @property
+    def likes_public(self) -> bool:
+        """Whether others may see the notes this person liked (their profile's Liked tab).
+        Private unless they choose otherwise."""
+        return bool((self.settings or {}).get("likes_public", False))
+
 
 class AuthToken(IdMixin, CreatedMixin, Base):
     """A browser session (``kind='session'``) or a named API token (``kind='api'``)."""

@@ -107,6 +107,7 @@ class ProfileUpdate(Schema):
     region: Region = None
     ui_language: UILanguage | None = None
     interests: Interests | None = None
+    likes_public: bool | None = Field(default=None, description="show the notes you liked on your profile")
 
 
 class PasswordChange(Schema):
@@ -143,6 +144,7 @@ class UserRead(UserBrief):
     following_count: int
     note_count: int
     likes_received: int
+    likes_public: bool = False
     created_at: dt.datetime
     is_following: bool = False
     follows_you: bool = False

@@ -334,6 +334,9 @@ async def update_profile(session: AsyncSession, *, viewer: Viewer, data: Profile
     for field, value in changes.items():
         if value is None and field not in ("region",):
             continue
+        if field == "likes_public":
+            user.settings = {**(user.settings or {}), "likes_public": bool(value)}
+            continue
         if field in ("display_name", "bio"):
             value = clean_user_text(value)
         setattr(user, field, value)

@@ -19,6 +19,7 @@ from bridgenote.core.errors import AppError, BadRequest
 from bridgenote.core.languages import CONTENT_LANGUAGES
 from bridgenote.core.schemas import IdPath
 from bridgenote.core.web import CSRF_COOKIE, SESSION_COOKIE, RuntimeDep, SessionDep, forget_viewers, rate_limit
+from bridgenote.feed import service as feed_service
 from bridgenote.translation import service as translation_service
 from bridgenote.web.routing import (
     PageUser,
@@ -281,6 +282,7 @@ SAVED_MESSAGES = {
     "token-revoked": i18n.N_("The token is revoked."),
     "export": i18n.N_("Your archive is being prepared. Refresh this page in a minute."),
     "translation": i18n.N_("Your translation settings are saved."),
+    "discover": i18n.N_("Your Discover settings are saved."),
 }
 
 
@@ -301,6 +303,7 @@ async def _settings_page(
         "saved": i18n.gettext(SAVED_MESSAGES[saved]) if saved in SAVED_MESSAGES else None,
         "new_token": None,
         "totp": None,
+        "discover_prefs": await feed_service.get_settings(session, viewer=viewer),
         "translation_prefs": (
             await translation_service.get_preferences(session, viewer=viewer)
             if await translation_available(request)
@@ -319,7 +322,11 @@ async def settings(request: Request, viewer: PageUser, session: SessionDep, runt
 @router.post("/settings/profile")
 async def save_profile(request: Request, viewer: PageUser, session: SessionDep) -> Response:
     form = await form_data(request)
-    data = _profile_update(display_name=str(form.get("display_name") or ""), bio=str(form.get("bio") or ""))
+    data = _profile_update(
+        display_name=str(form.get("display_name") or ""),
+        bio=str(form.get("bio") or ""),
+        likes_public=form.get("likes_public") == "on",
+    )
     await service.update_profile(session, viewer=viewer, data=data)
     forget_viewers(request)
     return redirect(request, "/settings?saved=profile#profile")

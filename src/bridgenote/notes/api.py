@@ -372,6 +372,21 @@ async def following_feed(
     return await note_page(session, runtime, viewer, page)
 
 
+@router.get("/users/{username}/liked", response_model=Page[NoteRead], tags=["feeds"])
+async def liked_notes(
+    username: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    cursor: Cursor = None,
+    limit: Limit = None,
+) -> Response:
+    """Notes the person liked, most recent like first. Only they see it unless they set
+    ``likes_public`` on their profile (403 ``likes_private`` otherwise)."""
+    page = await service.liked_notes(session, viewer=viewer, username=username, cursor=cursor, limit=limit)
+    return await note_page(session, runtime, viewer, page)
+
+
 @router.get("/users/{username}/notes", response_model=Page[NoteRead], tags=["feeds"])
 async def user_notes(
     username: str,

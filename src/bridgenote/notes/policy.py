@@ -83,6 +83,11 @@ def sees_moderation_details_of(viewer: Viewer, *, author_id: int) -> bool:
     return (viewer.id is not None and viewer.id == author_id) or viewer.is_staff
 
 
+def can_see_likes_of(viewer: Viewer, *, user_id: int, likes_public: bool) -> bool:
+    """A person's Liked list is theirs alone unless they made it public."""
+    return likes_public or (viewer.id is not None and viewer.id == user_id)
+
+
 def board_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     """Public boards, and the viewer's own private ones; never a blocked user's boards."""
     own = Board.owner_id == viewer.id if viewer.id is not None else false()

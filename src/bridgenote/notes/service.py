@@ -829,6 +829,10 @@ class NoteRef:
 _MUTED_SOURCES = frozenset({"latest", "following", "hashtag"})
 
 
+# The liker's own like rows; ``Like`` itself is taken by the viewer's "liked" flag.
+_LIKER = aliased(Like, name="liker")
+
+
 @lru_cache(maxsize=1024)
 def _feed_statement(source: str, *, signed_in: bool, regional: bool, paged: bool, limit: int) -> Select[Any]:
     """One page of ``source``, newest first, as ``(id, page_key[, liked, saved])`` rows.
@@ -838,7 +842,7 @@ def _feed_statement(source: str, *, signed_in: bool, regional: bool, paged: bool
     the hot feeds skip building the visibility rule and its cache key on every
     request, and the viewer's like/save flags come back in the same query.
     """
-    key = BoardNote.seq if source == "board" else Note.id
+    key = BoardNote.seq if source == "board" else _LIKER.seq if source == "liked" else Note.id
     columns: list[Any] = [Note.id, key.label("page_key")]
     if signed_in:
         viewer_id = bindparam("viewer_id", type_=BigInteger)
@@ -853,6 +857,10 @@ def _feed_statement(source: str, *, signed_in: bool, regional: bool, paged: bool
     elif source == "board":
         stmt = stmt.join(BoardNote, BoardNote.note_id == Note.id).where(
             BoardNote.board_id == bindparam("board_id", type_=BigInteger)
+        )
+    elif source == "liked":
+        stmt = stmt.join(_LIKER, _LIKER.note_id == Note.id).where(
+            _LIKER.user_id == bindparam("liker_id", type_=BigInteger)
         )
     elif source == "hashtag":
         stmt = stmt.join(NoteHashtag, NoteHashtag.note_id == Note.id).where(
@@ -869,7 +877,8 @@ def _feed_statement(source: str, *, signed_in: bool, regional: bool, paged: bool
 async def _feed_page(
     session: AsyncSession, *, viewer: Viewer, source: str, cursor: str | None, limit: int | None, **keys: int
 ) -> Window[NoteRef]:
-    """Newest first by note id (by save order for a board); cursors carry the last key."""
+    """Newest first by note id (by save or like order for a board or a Liked list); cursors
+    carry the last key."""
     n = clamp_limit(limit)
     after = decode_id_cursor(cursor)
     signed_in = viewer.id is not None
@@ -903,6 +912,17 @@ async def user_notes(
 ) -> Window[NoteRef]:
     author = await accounts_service.access_user(session, viewer=viewer, username=username)
     return await _feed_page(session, viewer=viewer, source="user", cursor=cursor, limit=limit, author_id=author.id)
+
+
+async def liked_notes(
+    session: AsyncSession, *, viewer: Viewer, username: str, cursor: str | None, limit: int | None
+) -> Window[NoteRef]:
+    """The notes ``username`` liked, most recent like first: for them, or for anyone when
+    they made their likes public. Notes the viewer may not see are left out as everywhere."""
+    owner = await accounts_service.access_user(session, viewer=viewer, username=username)
+    if not policy.can_see_likes_of(viewer, user_id=owner.id, likes_public=owner.likes_public):
+        raise Forbidden("@{username} keeps their likes private.", code="likes_private", username=owner.username)
+    return await _feed_page(session, viewer=viewer, source="liked", cursor=cursor, limit=limit, liker_id=owner.id)
 
 
 async def board_notes(

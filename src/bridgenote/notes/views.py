@@ -23,6 +23,7 @@ from bridgenote.core.pagination import Window, encode_cursor
 from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import IdPath, storable_text
 from bridgenote.core.web import RuntimeDep, SessionDep, rate_limit
+from bridgenote.feed import service as feed_service
 from bridgenote.notes import cards, parsing, policy, service
 from bridgenote.notes.models import Comment
 from bridgenote.notes.schemas import BoardCreate, BoardUpdate, CommentCreate, NoteCreate
@@ -42,6 +43,8 @@ from bridgenote.web.templating import TOPICS, add_filter, render, tag_url, trans
 router = views_router()
 
 Cursor = Annotated[str | None, Query(max_length=200)]
+# Discover's cursor carries the scroll session's seen-notes filter.
+FeedCursor = Annotated[str | None, Query(max_length=3000)]
 GRID_PAGE = 20
 COMMENT_PAGE = 20
 TABS = ("discover", "following", "nearby")
@@ -103,10 +106,15 @@ async def grid(
     window: Window[Any],
     template: str,
     context: dict[str, Any],
+    *,
+    reasons: dict[int, str] | None = None,
 ) -> Response:
     """A page with a note grid; htmx asks for the next page (infinite scroll) and gets the
-    cards alone."""
+    cards alone. ``reasons`` puts a "Why this?" line (and the feed controls) on cards."""
     items = await note_cards(session, runtime, viewer, [n.id for n in window.items])
+    if reasons:
+        for item in items:
+            item["why"] = reasons.get(int(item["id"]))
     values = {**context, "notes": items, "next_url": next_page_url(request, window.next_cursor)}
     if is_htmx(request) and request.query_params.get("cursor"):
         return await render(request, "_grid_page.html", values, viewer=viewer)
@@ -124,27 +132,36 @@ def topic_tag(topic: str) -> str | None:
 
 
 async def discover_source(
-    session: AsyncSession, *, viewer: Viewer, tab: str, topic: str | None, cursor: str | None
+    session: AsyncSession,
+    *,
+    runtime: Runtime,
+    viewer: Viewer,
+    tab: str,
+    topic: str | None,
+    cursor: str | None,
 ) -> Window[Any] | None:
-    """Where each Discover tab gets its notes. The one place to switch when the feed
-    domain's ranked Discover / Nearby feeds land; ``None`` means the tab has no source yet.
+    """Where each Discover tab gets its notes; ``None`` means the tab cannot serve this
+    viewer yet (Nearby without a region).
 
-    Discover is the newest visible notes (a topic chip narrows it to that topic's tag),
-    Following the newest notes of followed accounts.
+    Discover is the feed domain's ranked, interest-based page (a topic chip narrows it to
+    that topic's tag, newest first), Following the newest notes of followed accounts,
+    Nearby the newest notes posted from the reader's region.
     """
     if tab == "following":
         if not viewer.is_authenticated:
             raise LoginRequired()
-        return await service.following_feed(session, viewer=viewer, cursor=cursor, limit=GRID_PAGE)
+        return await feed_service.following(session, viewer=viewer, cursor=cursor, limit=GRID_PAGE)
     if tab == "nearby":
-        return None
+        if not viewer.region:
+            return None
+        return await feed_service.nearby(session, viewer=viewer, cursor=cursor, limit=GRID_PAGE)
     tag = topic_tag(topic) if topic else None
     if tag is not None:
         try:
             return await service.hashtag_notes(session, viewer=viewer, name=tag, cursor=cursor, limit=GRID_PAGE)
         except NotFound:
             return Window(items=[])
-    return await service.latest_feed(session, viewer=viewer, cursor=cursor, limit=GRID_PAGE)
+    return await feed_service.discover(session, runtime=runtime, viewer=viewer, cursor=cursor, limit=GRID_PAGE)
 
 
 @router.get("/")
@@ -155,13 +172,21 @@ async def discover(
     runtime: RuntimeDep,
     tab: Annotated[str, Query(max_length=20)] = "discover",
     topic: Annotated[str | None, Query(max_length=40)] = None,
-    cursor: Cursor = None,
+    cursor: FeedCursor = None,
 ) -> Response:
     tab = tab if tab in TABS else "discover"
     topic = topic if topic in TOPICS else None
-    window = await discover_source(session, viewer=viewer, tab=tab, topic=topic, cursor=cursor)
+    window = await discover_source(session, runtime=runtime, viewer=viewer, tab=tab, topic=topic, cursor=cursor)
     context = {"tab": tab, "topic": topic, "unavailable": window is None}
-    return await grid(request, session, runtime, viewer, window or Window(items=[]), "discover.html", context)
+    # Ranked Discover cards say why they are there and take "not interested" / "more like this".
+    reasons = (
+        {e.id: feed_service.explain(e) for e in window.items if isinstance(e, feed_service.FeedEntry)}
+        if window is not None and tab == "discover"
+        else None
+    )
+    return await grid(
+        request, session, runtime, viewer, window or Window(items=[]), "discover.html", context, reasons=reasons
+    )
 
 
 # ---------------------------------------------------------------- note detail
@@ -469,7 +494,7 @@ async def suggest(
 # ---------------------------------------------------------------- profiles and boards
 
 
-PROFILE_TABS = ("notes", "boards")
+PROFILE_TABS = ("notes", "boards", "liked")
 
 
 @router.get("/u/{username}")
@@ -496,6 +521,12 @@ async def profile(
         covers = await service.board_covers(session, storage=runtime.storage, boards=boards.items, viewer=viewer)
         context.update(boards=boards.items, covers=covers, next_url=None, notes=[])
         return await render(request, "profile.html", context, viewer=viewer, session=session)
+    if tab == "liked" and policy.can_see_likes_of(viewer, user_id=user.id, likes_public=user.likes_public):
+        window = await service.liked_notes(
+            session, viewer=viewer, username=user.username, cursor=cursor, limit=GRID_PAGE
+        )
+        return await grid(request, session, runtime, viewer, window, "profile.html", context)
+    context["tab"] = "notes"
     window = await service.user_notes(session, viewer=viewer, username=user.username, cursor=cursor, limit=GRID_PAGE)
     return await grid(request, session, runtime, viewer, window, "profile.html", context)
 
