@@ -4,12 +4,14 @@ sees exactly what happened."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 
 from bridgenote.core.runtime import Runtime
+from bridgenote.notes.cards import CARD_TTL
 from bridgenote.search import service as search_service
 from tests.moderation.conftest import Person, PersonFactory, post_note
 
@@ -93,3 +95,27 @@ async def test_benign_look_alikes_pass(person: PersonFactory, drain: Drain) -> N
     for note_id in ids:
         assert (await viewer.client.get(f"/api/v1/notes/{note_id}")).status_code == 200
         assert (await author.client.get(f"/api/v1/moderation/decisions/note/{note_id}")).json() == []
+
+
+async def test_a_labelled_note_carries_its_notice_for_every_reader(person: PersonFactory, drain: Drain) -> None:
+    author = await person("grower", region="US")
+    note = await post_note(author.client, **CANNABIS)
+    await drain()
+    # Screening labels the note in a job; cards cached by the post expire within CARD_TTL.
+    await asyncio.sleep(CARD_TTL)
+    reader = await person("ohio", region="US")
+    got = (await reader.client.get(f"/api/v1/notes/{note['id']}")).json()
+    assert got["labels"] == ["cannabis"]
+    assert (await reader.client.get("/api/v1/feeds/latest")).json()["items"][0]["labels"] == ["cannabis"]
+    page = await reader.client.get(f"/notes/{note['id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert 'class="notice label-notice"' in page.text and "Legal in some states only" in page.text
+    zh = await person("lin", region="US", ui_language="zh-Hans")
+    page = await zh.client.get(f"/notes/{note['id']}", headers={"Accept": "text/html", "Accept-Language": "zh-CN"})
+    assert "大麻" in page.text
+    # An unlabelled note has no notice.
+    plain = await post_note(author.client, title="Tomatoes", body="First harvest of the summer")
+    await drain()
+    await asyncio.sleep(CARD_TTL)
+    assert (await reader.client.get(f"/api/v1/notes/{plain['id']}")).json()["labels"] == []
+    assert "label-notice" not in (await reader.client.get(f"/notes/{plain['id']}", headers={"Accept": "text/html"})).text

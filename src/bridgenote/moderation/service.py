@@ -283,6 +283,37 @@ def rule_titles(views: Sequence[PolicyView]) -> dict[tuple[str, str], dict[str, 
     return {(v.code, r["code"]): r.get("title") or {} for v in views for r in v.document.get("rules", [])}
 
 
+@dataclass(frozen=True)
+class LabelNotice:
+    """What a content label means, for the notice readers see above a labelled note."""
+
+    label: str
+    title: str
+    description: str
+
+
+async def label_notices(
+    session: AsyncSession, *, labels: Sequence[str], language: str, region: str | None
+) -> list[LabelNotice]:
+    """The notices for ``labels`` in ``language``, worded by the rule that adds them in the
+    reader's ``region`` when there is one (then the global policy, then any other); a label
+    no active rule explains any more keeps its code as the title."""
+    wanted = list(dict.fromkeys(labels))
+    if not wanted:
+        return []
+    found: dict[str, LabelNotice] = {}
+    views = [v for v in await list_policies(session) if v.is_active]
+    views.sort(key=lambda v: 0 if region and region in v.regions else 1 if not v.regions else 2)
+    for view in views:
+        for rule in view.document.get("rules", []):
+            label = rule.get("label_code") or (rule.get("code") if rule.get("action") == "label" else None)
+            if label in wanted and label not in found:
+                found[label] = LabelNotice(
+                    label, localized(rule.get("title"), language), localized(rule.get("description"), language)
+                )
+    return [found.get(label) or LabelNotice(label, label, "") for label in wanted]
+
+
 # ---------------------------------------------------------------- switches
 
 

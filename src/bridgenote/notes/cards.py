@@ -125,6 +125,7 @@ async def build_cards(session: AsyncSession, *, storage: Storage, note_ids: Sequ
             "save_count": n.save_count,
             "comment_count": n.comment_count,
             "view_count": n.view_count,
+            "labels": list(n.labels or []),
             "created_at": _ts(n.created_at),
             "updated_at": _ts(n.updated_at),
             _PRIVATE: {

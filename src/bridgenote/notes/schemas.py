@@ -88,6 +88,8 @@ class NoteRead(ReadSchema):
     view_count: int
     liked: bool = False
     saved: bool = False
+    # Moderation notices every reader sees (rule labels such as "cannabis"); the rules pages explain them.
+    labels: list[str] = Field(default_factory=list)
     created_at: dt.datetime
     updated_at: dt.datetime | None
     # Only shown to the author (and staff): what moderation or processing did to the note.

@@ -24,6 +24,7 @@ from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import IdPath, storable_text
 from bridgenote.core.web import RuntimeDep, SessionDep, rate_limit
 from bridgenote.feed import service as feed_service
+from bridgenote.moderation import service as moderation_service
 from bridgenote.notes import cards, parsing, policy, service
 from bridgenote.notes.models import Comment
 from bridgenote.notes.schemas import BoardCreate, BoardUpdate, CommentCreate, NoteCreate
@@ -253,6 +254,9 @@ async def note_detail(
         "can_delete": policy.can_delete_note(viewer, note),
         "following": relations["is_following"],
         "share_url": str(request.url_for("note_detail", note_id=note.id)),
+        "notices": await moderation_service.label_notices(
+            session, labels=card["labels"], language=i18n.current_language(), region=viewer.region
+        ),
     }
     return await render(request, "note.html", context, viewer=viewer, session=session)
 
