@@ -119,3 +119,48 @@ async def test_a_labelled_note_carries_its_notice_for_every_reader(person: Perso
     await asyncio.sleep(CARD_TTL)
     assert (await reader.client.get(f"/api/v1/notes/{plain['id']}")).json()["labels"] == []
     assert "label-notice" not in (await reader.client.get(f"/notes/{plain['id']}", headers={"Accept": "text/html"})).text
+
+
+async def test_a_comment_limited_in_cn_is_hidden_there_only(person: PersonFactory, drain: Drain) -> None:
+    author = await person("poster", region="US")
+    note = await post_note(author.client, title="Garden diary", body="Tomatoes and basil")
+    commenter = await person("grower", region="US")
+    r = await commenter.client.post(f"/api/v1/notes/{note['id']}/comments", json={"body": CANNABIS["body"]})
+    assert r.status_code == 201, r.text
+    comment_id = r.json()["id"]
+    plain = (await commenter.client.post(f"/api/v1/notes/{note['id']}/comments", json={"body": "Lovely basil"})).json()
+    await drain()
+
+    async def sees(who: Person) -> set[str]:
+        got = await who.client.get(f"/api/v1/notes/{note['id']}/comments")
+        assert got.status_code == 200, got.text
+        return {c["id"] for c in got.json()["items"]}
+
+    cn = await person("beijing", region="CN")
+    us = await person("texas", region="US")
+    assert await sees(cn) == {plain["id"]}
+    assert await sees(us) == {comment_id, plain["id"]}
+    assert comment_id in await sees(commenter)  # its author still sees it
+    [decision] = (await commenter.client.get(f"/api/v1/moderation/decisions/comment/{comment_id}")).json()
+    assert decision["action"] == "limit" and decision["regions"] == ["CN"], decision
+
+    # A moderator can limit a comment by region too (here: the plain one, in the US), and approve it back.
+    mod = await person("mod", role="moderator")
+    r = await mod.client.post(
+        "/api/v1/moderation/actions",
+        json={"target_type": "comment", "target_id": plain["id"], "action": "limit", "regions": ["US"], "reason": "test"},
+    )
+    assert r.status_code == 201, r.text
+    assert await sees(us) == {comment_id}
+    assert plain["id"] in await sees(cn)
+    bad = await mod.client.post(
+        "/api/v1/moderation/actions",
+        json={"target_type": "comment", "target_id": plain["id"], "action": "limit", "reason": "no regions"},
+    )
+    assert bad.status_code == 422
+    r = await mod.client.post(
+        "/api/v1/moderation/actions",
+        json={"target_type": "comment", "target_id": plain["id"], "action": "approve", "reason": "fine after all"},
+    )
+    assert r.status_code == 201, r.text
+    assert await sees(us) == {comment_id, plain["id"]}

@@ -687,10 +687,13 @@ async def _apply_auto(session: AsyncSession, target: Target, decision: Decision)
             labels=decision.labels,
         )
     elif target.type == "comment":
-        # Comments have no regional visibility; a regional limit is left to the review queue.
         state = {"reject": "removed", "hold": "held"}.get(action, "published")
         await notes_service.set_comment_state(
-            session, comment_id=target.id, state=state, reason=reason if state != "published" else None
+            session,
+            comment_id=target.id,
+            state=state,
+            reason=reason if state != "published" else None,
+            limited_regions=decision.regions,
         )
 
 
@@ -811,10 +814,18 @@ async def act(session: AsyncSession, *, viewer: Viewer, data: ActionCreate, sett
             regions = expand_regions(data.regions, views)
             current = await notes_service.note_regions(session, note_id=target.id)
             await notes_service.set_visibility(session, note_id=target.id, limited_regions=sorted({*current, *regions}))
+        elif target.type == "comment":
+            if not data.regions:
+                raise ValidationFailed("Say in which regions to limit it.", code="regions_required")
+            regions = expand_regions(data.regions, views)
+            current = await notes_service.comment_regions(session, comment_id=target.id)
+            await notes_service.set_comment_state(
+                session, comment_id=target.id, limited_regions=sorted({*current, *regions})
+            )
         elif target.type == "user":
             await accounts_service.set_account_state(session, user_id=target.id, state="limited")
         else:
-            raise BadRequest("Comments cannot be limited by region; remove the comment instead.", code="invalid_action")
+            raise BadRequest("This cannot be limited by region.", code="invalid_action")
     elif action == "label":
         if target.type != "note":
             raise BadRequest("Only notes can carry a label.", code="invalid_action")
@@ -867,7 +878,7 @@ async def _restore(session: AsyncSession, target: Target) -> None:
             session, note_id=target.id, state="published", reason=None, limited_regions=[], labels=[]
         )
     elif target.type == "comment":
-        await notes_service.set_comment_state(session, comment_id=target.id, state="published")
+        await notes_service.set_comment_state(session, comment_id=target.id, state="published", limited_regions=[])
 
 
 async def _add_strike(

@@ -162,6 +162,15 @@ class Comment(IdMixin, CreatedMixin, Base):
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class CommentRegionLimit(Base):
+    """The comment is hidden from viewers whose region is ``region`` (set by moderation)."""
+
+    __tablename__ = "comment_region_limits"
+
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
 class CommentLike(CreatedMixin, Base):
     __tablename__ = "comment_likes"
     __table_args__ = (Index("ix_comment_likes_comment", "comment_id"),)

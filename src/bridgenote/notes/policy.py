@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, ColumnElement, String, and_, bindparam, exist
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
-from bridgenote.notes.models import Board, Comment, Note, NoteRegionLimit
+from bridgenote.notes.models import Board, Comment, CommentRegionLimit, Note, NoteRegionLimit
 
 
 def visible_to(viewer: Viewer, *, feed: bool = False) -> ColumnElement[bool]:
@@ -105,12 +105,17 @@ def can_manage_board(viewer: Viewer, board: Board) -> bool:
 
 
 def comment_visible_to(viewer: Viewer) -> ColumnElement[bool]:
-    """Live comments whose author the viewer has not blocked, been blocked by or muted."""
+    """Live comments whose author the viewer has not blocked, been blocked by or muted, and
+    that moderation has not hidden in the viewer's region (their authors still see them)."""
     conditions: list[ColumnElement[bool]] = [
         Comment.deleted_at.is_(None),
         Comment.state == "published",
         Comment.author_id.not_in(accounts_service.hidden_user_ids()),
     ]
+    if viewer.region:
+        limited = exists().where(CommentRegionLimit.comment_id == Comment.id, CommentRegionLimit.region == viewer.region)
+        own = Comment.author_id == viewer.id if viewer.id is not None else false()
+        conditions.append(or_(own, ~limited))
     if viewer.id is not None:
         conditions.append(
             or_(

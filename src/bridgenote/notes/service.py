@@ -45,6 +45,7 @@ from bridgenote.notes.models import (
     BoardNote,
     Comment,
     CommentLike,
+    CommentRegionLimit,
     Hashtag,
     Like,
     MediaAttachment,
@@ -350,21 +351,45 @@ async def purge_note(session: AsyncSession, *, storage: Storage, note_id: int) -
     )
     for board_id in board_counts:
         await session.execute(update(Board).where(Board.id == board_id).values(note_count=Board.note_count - 1))
-    keys = (await session.scalars(select(MediaAttachment.storage_key).where(MediaAttachment.note_id == note_id))).all()
+    # The attachments go with the note (foreign key cascade); their files go after commit.
+    await _forget_media(session, MediaAttachment.note_id == note_id)
     # Replies point at their root: delete them first so foreign keys hold on both databases.
     await session.execute(delete(Comment).where(Comment.note_id == note_id, Comment.root_id.is_not(None)))
     await session.execute(delete(Note).where(Note.id == note_id))
-    await _delete_files_if_unused(session, storage, keys)
 
 
-async def _delete_files_if_unused(session: AsyncSession, storage: Storage, keys: Sequence[str]) -> None:
-    for key in keys:
-        # Content-addressed keys can be shared by identical uploads.
-        in_use = await session.scalar(
-            select(func.count()).select_from(MediaAttachment).where(MediaAttachment.storage_key == key)
+async def _forget_media(session: AsyncSession, where: Any) -> None:
+    """Attachments matching ``where`` are about to be deleted in this transaction: publish
+    ``media.deleted`` so that the media domain removes their files (variants, HLS, posters,
+    subtitles, kept originals; never one another upload still uses) after commit."""
+    rows = (
+        await session.execute(
+            select(MediaAttachment.id, MediaAttachment.storage_key, MediaAttachment.variants)
+            .where(where)
+            .order_by(MediaAttachment.id)
         )
-        if not in_use:
-            await storage.delete(key)
+    ).all()
+    for start in range(0, len(rows), 50):
+        batch = rows[start : start + 50]
+        media = [{"id": r.id, "storage_key": r.storage_key, "variants": r.variants or {}} for r in batch]
+        await publish(session, "media.deleted", {"media": media})
+
+
+async def media_file_in_use(session: AsyncSession, *, key: str) -> bool:
+    """Whether an attachment still has ``key`` as its stored file (content-addressed keys
+    are shared by identical uploads). For the media domain's purge."""
+    return bool(await session.scalar(select(exists().where(MediaAttachment.storage_key == key))))
+
+
+async def delete_upload(session: AsyncSession, *, viewer: Viewer, media_id: int) -> None:
+    """The owner deletes an upload that is not (or no longer) on a note; its files go after commit."""
+    media = await session.get(MediaAttachment, media_id)
+    if media is None or media.owner_id != viewer.id:
+        raise NotFound("That upload does not exist.", code="media_not_found")
+    if media.note_id is not None:
+        raise Conflict("This upload belongs to a note: delete the note instead.", code="media_attached")
+    await _forget_media(session, MediaAttachment.id == media_id)
+    await session.execute(delete(MediaAttachment).where(MediaAttachment.id == media_id))
 
 
 async def set_visibility(
@@ -417,20 +442,37 @@ async def get_comment(session: AsyncSession, *, comment_id: int) -> Comment | No
 
 
 async def set_comment_state(
-    session: AsyncSession, *, comment_id: int, state: str, reason: str | None = None
+    session: AsyncSession,
+    *,
+    comment_id: int,
+    state: str | None = None,
+    reason: str | None = None,
+    limited_regions: Sequence[str] | None = None,
 ) -> Comment:
-    """For moderation: ``published``, ``held`` (hidden pending review) or ``removed``.
+    """For moderation: ``published``, ``held`` (hidden pending review) or ``removed``, and
+    the regions the comment is hidden in (``limited_regions`` replaces them).
 
     Counters keep counting a hidden comment (it may come back); deletion is a separate path."""
     comment = await session.get(Comment, comment_id)
     if comment is None or comment.deleted_at is not None:
         raise NotFound("That comment does not exist.", code="comment_not_found")
-    if state not in ("published", "held", "removed"):
-        raise BadRequest("Unknown comment state.")
-    comment.state = state
-    comment.state_reason = reason
+    if state is not None:
+        if state not in ("published", "held", "removed"):
+            raise BadRequest("Unknown comment state.")
+        comment.state = state
+        comment.state_reason = reason
+    if limited_regions is not None:
+        await session.execute(delete(CommentRegionLimit).where(CommentRegionLimit.comment_id == comment_id))
+        for region in sorted({r.strip().upper() for r in limited_regions if r.strip()}):
+            session.add(CommentRegionLimit(comment_id=comment_id, region=region))
     await session.flush()
     return comment
+
+
+async def comment_regions(session: AsyncSession, *, comment_id: int) -> list[str]:
+    """The regions a comment is currently hidden in (for moderation)."""
+    rows = await session.scalars(select(CommentRegionLimit.region).where(CommentRegionLimit.comment_id == comment_id))
+    return sorted(rows)
 
 
 # ---------------------------------------------------------------- likes
@@ -1113,9 +1155,9 @@ async def purge_user_content(session: AsyncSession, *, user_id: int, storage: St
         if note.deleted_at is None:
             await _soft_delete(session, note)
         await purge_note(session, storage=storage, note_id=note.id)
-    keys = (await session.scalars(select(MediaAttachment.storage_key).where(MediaAttachment.owner_id == user_id))).all()
+    # Uploads never attached to a note; their files go after commit.
+    await _forget_media(session, MediaAttachment.owner_id == user_id)
     await session.execute(delete(MediaAttachment).where(MediaAttachment.owner_id == user_id))
-    await _delete_files_if_unused(session, storage, keys)
 
 
 async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> bool:
@@ -1366,10 +1408,14 @@ async def record_media_processing(
     dominant_color: str | None = None,
     variants: dict[str, Any] | None = None,
     runtime: Any = None,
+    storage_key: str | None = None,
+    content_type: str | None = None,
+    size_bytes: int | None = None,
 ) -> MediaAttachment | None:
     """For the media pipeline: an attachment's processing state (``processing``, ``ready``,
     ``failed`` with a reason) and results. ``None`` leaves a field as it is. Returns ``None``
-    when the attachment is gone (its note was purged meanwhile)."""
+    when the attachment is gone (its note was purged meanwhile). ``storage_key`` (with its
+    ``content_type`` and ``size_bytes``) replaces a video's private upload by its clean MP4."""
     if state not in ("uploaded", "processing", "ready", "failed"):
         raise BadRequest("Unknown media state.")
     media = await session.get(MediaAttachment, media_id)
@@ -1384,6 +1430,9 @@ async def record_media_processing(
         ("blurhash", blurhash),
         ("dominant_color", dominant_color),
         ("variants", variants),
+        ("storage_key", storage_key),
+        ("content_type", content_type),
+        ("size_bytes", size_bytes),
     ):
         if value is not None:
             setattr(media, name, value)
