@@ -1203,12 +1203,14 @@ async def queue(
     region: str | None,
     cursor: str | None,
     limit: int | None,
+    state: str = "open",
 ) -> Window[Case]:
-    """Open cases, highest priority first. Without ``language`` a moderator gets the languages
-    they read (plus mixed and undetermined ones): the routing of the queue."""
+    """Open cases (or resolved ones, with ``state``), highest priority first. Without
+    ``language`` a moderator gets the languages they read (plus mixed and undetermined ones):
+    the routing of the queue."""
     require_staff(viewer)
     n = clamp_limit(limit)
-    conditions: list[ColumnElement[bool]] = [Case.state == "open"]
+    conditions: list[ColumnElement[bool]] = [Case.state == state]
     if language is not None:
         conditions.append(Case.language == language)
     elif viewer.read_languages:
@@ -1219,12 +1221,38 @@ async def queue(
     after = decode_cursor(cursor, arity=2)
     if after is not None:
         priority, last_id = after
-        if not isinstance(priority, int) or not isinstance(last_id, int):
+        if not _is_int(priority, -(2**31), 2**31 - 1) or not _is_int(last_id, 0, 2**63 - 1):
             raise BadRequest("That page cursor is not valid.", code="invalid_cursor")
         stmt = stmt.where(or_(Case.priority < priority, and_(Case.priority == priority, Case.id > last_id)))
     rows = (await session.scalars(stmt.order_by(Case.priority.desc(), Case.id).limit(n + 1))).all()
     next_cursor = encode_cursor(rows[n - 1].priority, rows[n - 1].id) if len(rows) > n else None
     return Window[Case](items=list(rows[:n]), next_cursor=next_cursor)
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    """A cursor value the database can hold (a tampered huge number is a 400, not a 500)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+async def case_reports(session: AsyncSession, *, viewer: Viewer, case: Case, limit: int = 100) -> list[Report]:
+    """The reports filed on a case's target (moderators), newest first."""
+    require_staff(viewer)
+    rows = await session.scalars(
+        select(Report)
+        .where(Report.target_type == case.target_type, Report.target_id == case.target_id)
+        .order_by(Report.id.desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    return list(rows)
+
+
+async def get_decisions(session: AsyncSession, *, viewer: Viewer, decision_ids: Sequence[int]) -> dict[int, Decision]:
+    """Decisions by id (moderators: the appeals queue shows what each appeal is about)."""
+    require_staff(viewer)
+    if not decision_ids:
+        return {}
+    rows = await session.scalars(select(Decision).where(Decision.id.in_(list(decision_ids))))
+    return {d.id: d for d in rows}
 
 
 async def get_case(session: AsyncSession, *, viewer: Viewer, case_id: int) -> Case:
