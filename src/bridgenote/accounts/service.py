@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, or_, select, union, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -483,6 +496,26 @@ def muted_by(viewer_id: int | ColumnElement[int]) -> Select[int]:
 
 def followed_by(viewer_id: int | ColumnElement[int]) -> Select[int]:
     return select(Follow.followee_id).where(Follow.follower_id == viewer_id)
+
+
+_VIEWER_ID = bindparam("viewer_id", type_=BigInteger)
+# Built once: the feed reads it on every Discover page.
+_FEED_RELATIONS = union_all(
+    select(Follow.followee_id.label("user_id"), literal(0).label("hidden")).where(Follow.follower_id == _VIEWER_ID),
+    select(Block.blocked_id, literal(1)).where(Block.blocker_id == _VIEWER_ID),
+    select(Block.blocker_id, literal(1)).where(Block.blocked_id == _VIEWER_ID),
+    select(Mute.muted_id, literal(1)).where(Mute.muter_id == _VIEWER_ID),
+)
+
+
+async def feed_relations(session: AsyncSession, *, viewer_id: int) -> tuple[set[int], set[int]]:
+    """``(followed, hidden)`` for ``viewer_id``'s feeds in one query: the people they follow,
+    and the people whose notes stay out (blocked either way, or muted)."""
+    followed: set[int] = set()
+    hidden: set[int] = set()
+    for user_id, is_hidden in (await session.execute(_FEED_RELATIONS, {"viewer_id": viewer_id})).all():
+        (hidden if is_hidden else followed).add(int(user_id))
+    return followed, hidden
 
 
 def hidden_user_ids() -> Select[int]:

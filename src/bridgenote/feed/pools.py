@@ -85,6 +85,8 @@ class Pool:
     popular_order: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     fresh_small: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     ann: VectorIndex | None = None
+    # Per region: positions moderation hid there (filled on first use by the service).
+    region_hidden: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
     # Derived once per build for vectorised reads.
     bloom: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
     size_feature: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
@@ -169,6 +171,8 @@ class Reader:
     followed: frozenset[int] = frozenset()
     user_id: int | None = None
     region: str | None = None
+    # Authors the reader blocked, was blocked by or muted.
+    hidden_authors: frozenset[int] = frozenset()
     seen: Container[int] = ()
     seed: int = 0
     page: int = 0
@@ -206,7 +210,7 @@ def _usable_mask(pool: Pool, reader: Reader) -> npt.NDArray[np.bool_]:
     """Pool positions that may be offered: not seen in this scroll session, not the
     reader's own, not a creator or topic they just said "not interested" to."""
     profile = reader.profile
-    excluded = profile.fatigued_creators(reader.now_ms)
+    excluded = profile.fatigued_creators(reader.now_ms) | reader.hidden_authors
     if reader.user_id is not None:
         excluded.add(reader.user_id)
     ok = np.ones(len(pool), dtype=bool)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from prometheus_client import Counter, Gauge
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -615,20 +616,23 @@ def _reader_languages(viewer: Viewer) -> frozenset[str]:
 async def _reader(session: AsyncSession, *, viewer: Viewer, seen: SeenFilter) -> Reader:
     profile = Profile()
     followed: frozenset[int] = frozenset()
+    hidden: frozenset[int] = frozenset()
     if viewer.id is not None:
-        row = await session.scalar(select(FeedProfile).where(FeedProfile.user_id == viewer.id))
+        row = await session.get(FeedProfile, viewer.id)
         if row is None:
             user = await accounts_service.get_user(session, user_id=viewer.id)
             profile = _to_profile(None, user.interests or [])
         else:
             profile = _to_profile(row)
-        followed = frozenset(int(i) for i in await session.scalars(accounts_service.followed_by(viewer.id)))
+        follows, hides = await accounts_service.feed_relations(session, viewer_id=viewer.id)
+        followed, hidden = frozenset(follows), frozenset(hides)
     return Reader(
         profile=profile,
         languages=_reader_languages(viewer),
         followed=followed,
         user_id=viewer.id,
         region=viewer.region,
+        hidden_authors=hidden,
         seen=seen,
         seed=seen.seed,
         page=seen.page,
@@ -664,11 +668,9 @@ async def discover(
         else:
             reader = await _reader(session, viewer=viewer, seen=seen)
             cand = pool_candidates(pool, reader)
-            visible = await notes_service.visible_note_ids(
-                session, viewer=viewer, note_ids=[int(pool.ids[p]) for p in cand]
-            )
-            cand = np.array([p for p in cand if int(pool.ids[p]) in visible], dtype=np.int64)
-            picks = pool_pick(pool, cand, reader, size=size)
+            if viewer.region and len(cand):
+                cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+            picks = await _visible_page(session, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size)
             RANKED_PAGES.inc()
     finally:
         _shedder.inflight -= 1
@@ -680,6 +682,38 @@ async def discover(
     seen.page += 1
     entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration) for p in picks]
     return Window(items=entries, next_cursor=seen.encode() if picks else None)
+
+
+async def _region_hidden(session: AsyncSession, pool: Pool, region: str) -> npt.NDArray[np.bool_]:
+    """Pool positions moderation hid in ``region``, looked up once per pool and region."""
+    mask = pool.region_hidden.get(region)
+    if mask is None:
+        since = int(pool.ids.min()) if len(pool) else 0
+        limited = await notes_service.region_limited_note_ids(session, region=region, since_id=since)
+        mask = np.isin(pool.ids, np.fromiter(limited, dtype=np.int64, count=len(limited)))
+        pool.region_hidden[region] = mask
+    return mask
+
+
+async def _visible_page(
+    session: AsyncSession, *, pool: Pool, viewer: Viewer, reader: Reader, cand: npt.NDArray[np.int64], size: int
+) -> list[Pick]:
+    """Rank a page from the candidates, then check the page itself against ``visible_to``.
+
+    The pool already holds only notes anyone may see, and the reader's blocks, mutes and
+    region are applied to it in memory; what can still differ is a change since the pool
+    was built (at most ``POOL_TTL_S`` ago: a note deleted, held or limited meanwhile), so
+    the 20 picks are checked in one small query and the page re-ranked without the few
+    that fail.
+    """
+    for _attempt in range(3):
+        picks = pool_pick(pool, cand, reader, size=size)
+        visible = await notes_service.visible_note_ids(session, viewer=viewer, note_ids=[p.note_id for p in picks])
+        gone = {p.position for p in picks if p.note_id not in visible}
+        if not gone:
+            return picks
+        cand = cand[~np.isin(cand, list(gone))]
+    return [p for p in picks if p.note_id in visible]
 
 
 async def _fallback_page(

@@ -1378,13 +1378,30 @@ async def public_note_stats(session: AsyncSession, *, since_id: int, limit: int)
     return [NoteStats(*(int(v) for v in row)) for row in rows]
 
 
+async def region_limited_note_ids(session: AsyncSession, *, region: str, since_id: int) -> set[int]:
+    """Notes with ids from ``since_id`` on that moderation hid in ``region``."""
+    rows = await session.scalars(
+        select(NoteRegionLimit.note_id).where(NoteRegionLimit.region == region, NoteRegionLimit.note_id >= since_id)
+    )
+    return {int(i) for i in rows}
+
+
+@lru_cache(maxsize=8)
+def _visible_ids_statement(*, signed_in: bool, regional: bool) -> Select[Any]:
+    return select(Note.id).where(
+        Note.id.in_(bindparam("note_ids", expanding=True)),
+        policy.visible_template(signed_in=signed_in, regional=regional, feed=True),
+    )
+
+
 async def visible_note_ids(session: AsyncSession, *, viewer: Viewer, note_ids: Sequence[int]) -> set[int]:
     """The ids among ``note_ids`` that ``viewer`` may see in a feed (``visible_to(feed=True)``:
-    muted authors are left out too), in one query."""
+    muted authors are left out too), in one query (a statement built once per shape)."""
     if not note_ids:
         return set()
-    rows = await session.scalars(select(Note.id).where(Note.id.in_(note_ids), policy.visible_to(viewer, feed=True)))
-    return set(rows)
+    stmt = _visible_ids_statement(signed_in=viewer.id is not None, regional=bool(viewer.region))
+    params = {**policy.visible_params(viewer), "note_ids": [int(i) for i in note_ids]}
+    return {int(i) for i in await session.scalars(stmt, params)}
 
 
 # ---------------------------------------------------------------- for the media pipeline
