@@ -118,7 +118,9 @@ async def test_a_labelled_note_carries_its_notice_for_every_reader(person: Perso
     await drain()
     await asyncio.sleep(CARD_TTL)
     assert (await reader.client.get(f"/api/v1/notes/{plain['id']}")).json()["labels"] == []
-    assert "label-notice" not in (await reader.client.get(f"/notes/{plain['id']}", headers={"Accept": "text/html"})).text
+    assert (
+        "label-notice" not in (await reader.client.get(f"/notes/{plain['id']}", headers={"Accept": "text/html"})).text
+    )
 
 
 async def test_a_comment_limited_in_cn_is_hidden_there_only(person: PersonFactory, drain: Drain) -> None:
@@ -148,7 +150,13 @@ async def test_a_comment_limited_in_cn_is_hidden_there_only(person: PersonFactor
     mod = await person("mod", role="moderator")
     r = await mod.client.post(
         "/api/v1/moderation/actions",
-        json={"target_type": "comment", "target_id": plain["id"], "action": "limit", "regions": ["US"], "reason": "test"},
+        json={
+            "target_type": "comment",
+            "target_id": plain["id"],
+            "action": "limit",
+            "regions": ["US"],
+            "reason": "test",
+        },
     )
     assert r.status_code == 201, r.text
     assert await sees(us) == {comment_id}

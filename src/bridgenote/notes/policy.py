@@ -113,7 +113,9 @@ def comment_visible_to(viewer: Viewer) -> ColumnElement[bool]:
         Comment.author_id.not_in(accounts_service.hidden_user_ids()),
     ]
     if viewer.region:
-        limited = exists().where(CommentRegionLimit.comment_id == Comment.id, CommentRegionLimit.region == viewer.region)
+        limited = exists().where(
+            CommentRegionLimit.comment_id == Comment.id, CommentRegionLimit.region == viewer.region
+        )
         own = Comment.author_id == viewer.id if viewer.id is not None else false()
         conditions.append(or_(own, ~limited))
     if viewer.id is not None:
