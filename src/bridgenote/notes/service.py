@@ -535,6 +535,7 @@ async def create_board(session: AsyncSession, *, viewer: Viewer, data: BoardCrea
     board = Board(owner_id=me, title=data.title, description=data.description, is_private=data.is_private)
     session.add(board)
     await session.flush()
+    await publish(session, "board.created", {"board_id": board.id, "owner_id": me})
     return board
 
 
@@ -558,6 +559,7 @@ async def update_board(session: AsyncSession, *, viewer: Viewer, board_id: int, 
         if value is not None:
             setattr(board, field, value)
     board.updated_at = utcnow()
+    await publish(session, "board.updated", {"board_id": board.id, "owner_id": board.owner_id})
     return board
 
 
@@ -568,6 +570,7 @@ async def delete_board(session: AsyncSession, *, viewer: Viewer, board_id: int) 
     note_ids = (await session.scalars(select(BoardNote.note_id).where(BoardNote.board_id == board.id))).all()
     await _remove_saves(session, board_id=board.id, note_ids=note_ids)
     await session.execute(delete(Board).where(Board.id == board.id))
+    await publish(session, "board.deleted", {"board_id": board.id, "owner_id": board.owner_id})
 
 
 async def _remove_saves(session: AsyncSession, *, board_id: int, note_ids: Sequence[int]) -> int:
@@ -1121,6 +1124,7 @@ async def purge_user_content(session: AsyncSession, *, user_id: int, storage: St
         note_ids = (await session.scalars(select(BoardNote.note_id).where(BoardNote.board_id == board_id))).all()
         await _remove_saves(session, board_id=board_id, note_ids=note_ids)
         await session.execute(delete(Board).where(Board.id == board_id))
+        await publish(session, "board.deleted", {"board_id": board_id, "owner_id": user_id})
     # Comment likes the user gave.
     liked = (await session.scalars(select(CommentLike.comment_id).where(CommentLike.user_id == user_id))).all()
     for comment_id in sorted(liked):
@@ -1298,6 +1302,29 @@ async def visible_notes(
         stmt = stmt.where(Note.kind == kind)
     if since is not None:
         stmt = stmt.where(Note.created_at >= since)
+    return list((await session.scalars(stmt)).all())
+
+
+async def get_boards(session: AsyncSession, *, board_ids: Sequence[int]) -> list[Board]:
+    """The boards among ``board_ids`` that exist, whoever may see them (for indexing)."""
+    if not board_ids:
+        return []
+    return list((await session.scalars(select(Board).where(Board.id.in_(board_ids)))).all())
+
+
+async def board_ids_after(session: AsyncSession, *, after_id: int, limit: int) -> list[int]:
+    """Ids of all boards, ascending, for rebuilding indexes in batches."""
+    rows = await session.scalars(select(Board.id).where(Board.id > after_id).order_by(Board.id).limit(limit))
+    return list(rows)
+
+
+async def visible_boards(session: AsyncSession, *, viewer: Viewer, board_ids: Sequence[int]) -> list[Board]:
+    """The boards among ``board_ids`` that ``viewer`` may see (``board_visible_to``: public ones and
+    the viewer's own private ones, never a blocked, deleted or suspended owner's). Order is not
+    preserved."""
+    if not board_ids:
+        return []
+    stmt = select(Board).where(Board.id.in_(board_ids), policy.board_visible_to(viewer))
     return list((await session.scalars(stmt)).all())
 
 

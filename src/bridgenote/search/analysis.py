@@ -133,6 +133,16 @@ def pinyin_tokens(name: str) -> list[str]:
     return [t[:MAX_TOKEN_CHARS] for t in out]
 
 
+def title_pinyin_tokens(title: str) -> list[str]:
+    """Pinyin of a title: of the whole (full and initials, as :func:`pinyin_tokens`) and of each
+    Han word in it, so ``kafei`` finds 北京咖啡地图 as well as ``beijingkafei``."""
+    out = pinyin_tokens(title)
+    for token in tokens(title):
+        if len(token) > 1 and _PINYIN_NAME_RE.search(token):
+            out.extend(pinyin_tokens(token)[:1])
+    return list(dict.fromkeys(out))
+
+
 def tag_token(key: str) -> str:
     """The exact-match token of a hashtag (its folded key, word characters only)."""
     return "tag" + "".join(ch for ch in clean(key) if ch.isalnum())[:MAX_TOKEN_CHARS]

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
+from bridgenote.core.auth import Viewer
 from bridgenote.core.db import on_commit
+from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import OK, ErrorResponse
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep
 from bridgenote.notes import service as notes_service
+from bridgenote.notes.schemas import BoardRead
 from bridgenote.search import service
 from bridgenote.search.schemas import (
     RecentSearchesRead,
@@ -37,7 +42,7 @@ async def search(
     session: SessionDep,
     runtime: RuntimeDep,
     q: Q = "",
-    type: Annotated[str, Query(description="notes, users or hashtags")] = "notes",
+    type: Annotated[str, Query(description="notes, users, hashtags or boards")] = "notes",
     kind: Annotated[str | None, Query(description="notes only: image, video or text")] = None,
     language: Annotated[str | None, Query(description="notes only: zh or en")] = None,
     time: Annotated[str | None, Query(description="day, week, month or year")] = None,
@@ -45,8 +50,9 @@ async def search(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
 ) -> Response:
-    """Notes, accounts or hashtags for a query, in Chinese, English or both: a note can match
-    through its own words, a stored translation, or its meaning."""
+    """Notes, accounts, hashtags or boards for a query, in Chinese, English or both: a note can
+    match through its own words, a stored translation, or its meaning; a board through its title
+    (also by pinyin) or description. Notes and boards are paged with ``next_cursor``."""
     result = await service.search(
         session,
         runtime=runtime,
@@ -66,6 +72,7 @@ async def search(
         "notes": [],
         "users": [],
         "hashtags": [],
+        "boards": [],
         "next_cursor": result.next_cursor,
     }
     if result.notes:
@@ -90,6 +97,11 @@ async def search(
     payload["hashtags"] = [
         {"id": str(t.id), "name": t.display_name, "note_count": t.note_count} for t in result.hashtags
     ]
+    if result.boards:
+        payload["boards"] = [
+            b.model_dump(mode="json")
+            for b in await _board_reads(session, runtime=runtime, viewer=viewer, boards=result.boards)
+        ]
     if result.query.text and cursor is None:
 
         async def record() -> None:
@@ -97,6 +109,31 @@ async def search(
 
         on_commit(session, record)
     return _json(payload)
+
+
+async def _board_reads(
+    session: AsyncSession, *, runtime: Runtime, viewer: Viewer, boards: Sequence[Any]
+) -> list[BoardRead]:
+    """The same ``BoardRead`` as ``GET /boards/{id}`` (owner brief, cover the reader may see)."""
+    owners = await accounts_service.briefs(
+        session, storage=runtime.storage, user_ids=list({b.owner_id for b in boards})
+    )
+    covers = await notes_service.board_covers(session, storage=runtime.storage, boards=boards, viewer=viewer)
+    return [
+        BoardRead(
+            id=b.id,
+            owner=owners[b.owner_id],
+            title=b.title,
+            description=b.description,
+            is_private=b.is_private,
+            is_default=b.is_default,
+            note_count=b.note_count,
+            created_at=b.created_at,
+            cover_url=covers.get(b.id),
+        )
+        for b in boards
+        if b.owner_id in owners
+    ]
 
 
 @router.get("/search/suggestions", response_model=SuggestionsRead)

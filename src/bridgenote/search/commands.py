@@ -47,7 +47,8 @@ def run_reindex(settings: Settings, *, embed: bool = True, batch: int = 500) -> 
             await runtime.close()
         sys.stderr.write("\n")
         sys.stdout.write(
-            f"reindexed {report.notes} notes, {report.users} users, {report.hashtags} hashtags; "
+            f"reindexed {report.notes} notes, {report.users} users, {report.hashtags} hashtags, "
+            f"{report.boards} boards; "
             f"embedded {report.embedded} notes in {report.seconds:.1f} s\n"
         )
 

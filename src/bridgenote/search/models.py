@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bridgenote.core.db import Base, CreatedMixin, IdMixin, JSONType
 
-DOCUMENT_KINDS = ("note", "user", "hashtag")
+DOCUMENT_KINDS = ("note", "user", "hashtag", "board")
 
 # PostgreSQL serves keyword search from this column (GIN); SQLite leaves it empty and
 # serves the same terms from an FTS5 index that follows this table (search/backends.py).
@@ -16,7 +16,7 @@ TsVector = Text().with_variant(TSVECTOR(), "postgresql")
 class SearchDocument(Base):
     """The analysed text of one searchable object: the source of truth every keyword index is built from.
 
-    ``id`` is the object's own id (notes, users and hashtags share one id space).
+    ``id`` is the object's own id (notes, users, hashtags and boards share one id space).
     Term columns hold space-separated tokens from ``search.analysis``. ``seq`` is a
     fresh time-ordered id on every write, so indexes outside the database catch up
     with ``seq > last seen``; deletions stay as rows with ``deleted`` set.
@@ -38,7 +38,7 @@ class SearchDocument(Base):
     # Terms of stored translations: a match only here is a cross-lingual match.
     translation_terms: Mapped[str] = mapped_column(Text, default="")
     translation_languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    # Users: followers; hashtags: notes using it. Notes read their counters live instead.
+    # Users: followers; hashtags and boards: notes in them. Notes read their counters live instead.
     popularity: Mapped[int] = mapped_column(BigInteger, default=0)
     seq: Mapped[int] = mapped_column(BigInteger)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from bridgenote.accounts.schemas import UserBrief
 from bridgenote.core.schemas import Id, ReadSchema
-from bridgenote.notes.schemas import NoteRead
+from bridgenote.notes.schemas import BoardRead, NoteRead
 
 
 class NoteHitRead(BaseModel):
@@ -30,6 +30,8 @@ class SearchRead(BaseModel):
     notes: list[NoteHitRead] = []
     users: list[UserBrief] = []
     hashtags: list[HashtagHitRead] = []
+    # type=boards: public boards and the reader's own private ones, as ``GET /boards/{id}`` shows them.
+    boards: list[BoardRead] = []
     next_cursor: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""Search: one ``search()`` over notes, users and hashtags, indexing, suggestions and trends.
+"""Search: one ``search()`` over notes, users, hashtags and boards, indexing, suggestions and trends.
 
 Reads are hybrid. Keyword candidates come from the tier's full-text backend
 (``backends.py``) and semantic candidates from the in-process ANN index over
@@ -6,7 +6,8 @@ multilingual note embeddings (``core.vectors``); the two rankings are fused with
 reciprocal rank fusion, then blended with engagement (saves weigh more than likes),
 freshness and the viewer's languages. Every candidate note passes
 ``notes_service.visible_notes`` (``visible_to``) before it is counted, so blocked,
-private, removed or region-limited notes never appear, even while an index lags.
+private, removed or region-limited notes never appear, even while an index lags; boards
+pass ``notes_service.visible_boards`` (``board_visible_to``) the same way.
 
 Writes happen in jobs (``tasks.py``) after the source rows commit: they refresh
 ``search_documents`` and ``search_vectors``; the in-memory indexes follow those
@@ -59,7 +60,7 @@ CANDIDATES = 100
 # Cosine similarity below which a semantic neighbour is noise: unrelated short texts score about
 # 0.05-0.15, while a 1-3 word query and a note about it in the other language often score only 0.2-0.3.
 MIN_SIMILARITY = 0.15
-TYPES = ("notes", "users", "hashtags")
+TYPES = ("notes", "users", "hashtags", "boards")
 SORTS = ("relevance", "newest", "most_liked")
 NOTE_KINDS = ("image", "video", "text")
 TIME_WINDOWS = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -355,6 +356,33 @@ async def index_users(session: AsyncSession, *, user_ids: Sequence[int]) -> int:
     return len(users)
 
 
+async def index_boards(session: AsyncSession, *, board_ids: Sequence[int]) -> int:
+    """Refresh the documents of these boards (title and description, with pinyin of the title).
+    Boards that are gone leave the index; every member's default "Saved" board is never indexed
+    (they all share that name). Private boards are indexed: search filters them per viewer when
+    it reads, so a board made private disappears from other people's results at once."""
+    boards = await notes_service.get_boards(session, board_ids=board_ids)
+    found = {b.id for b in boards}
+    await _mark_deleted(session, kind="board", object_ids=[i for i in board_ids if i not in found])
+    await _mark_deleted(session, kind="board", object_ids=[b.id for b in boards if b.is_default])
+    for board in boards:
+        if board.is_default:
+            continue
+        await _upsert_document(
+            session,
+            {
+                "id": board.id,
+                "kind": "board",
+                "language": analysis.script_language(f"{board.title} {board.description}"),
+                "title_terms": _terms(board.title),
+                "body_terms": _terms(board.description),
+                "extra_terms": " ".join(analysis.title_pinyin_tokens(board.title)),
+                "popularity": board.note_count,
+            },
+        )
+    return len(boards)
+
+
 async def index_translation(session: AsyncSession, *, settings: Settings, kind: str, object_id: int) -> None:
     """A translation was stored: re-index the object so its translated terms are searchable."""
     if kind == "note":
@@ -369,6 +397,7 @@ class ReindexReport:
     notes: int = 0
     users: int = 0
     hashtags: int = 0
+    boards: int = 0
     embedded: int = 0
     seconds: float = 0.0
 
@@ -425,6 +454,19 @@ async def reindex(
             after = tags[-1].id
             if progress is not None:
                 progress("hashtags", len(tags))
+        after = 0
+        while True:
+            async with runtime.db.transaction(write=False) as session:
+                board_ids = await notes_service.board_ids_after(session, after_id=after, limit=batch)
+            if not board_ids:
+                break
+            async with runtime.db.transaction() as session:
+                await index_boards(session, board_ids=board_ids)
+            report.boards += len(board_ids)
+            after = board_ids[-1]
+            if progress is not None:
+                progress("boards", len(board_ids))
+            await asyncio.sleep(0)
         await _drop_orphans(runtime)
         await engine.keywords.rebuild(lambda: runtime.db.transaction(write=False))
         await engine.vectors.rebuild()
@@ -467,6 +509,7 @@ async def _drop_orphans(runtime: Any) -> None:
                 return
             note_ids = [i for i, k in rows if k == "note"]
             user_ids = [i for i, k in rows if k == "user"]
+            board_ids = [i for i, k in rows if k == "board"]
             live_notes = {
                 t.id for t in await notes_service.note_texts(session, note_ids=note_ids, comments=0) if t.live
             }
@@ -475,12 +518,17 @@ async def _drop_orphans(runtime: Any) -> None:
                 for u in (await accounts_service.get_users(session, user_ids=user_ids)).values()
                 if u.state != "deleted"
             }
+            live_boards = {
+                b.id for b in await notes_service.get_boards(session, board_ids=board_ids) if not b.is_default
+            }
         gone_notes = [i for i in note_ids if i not in live_notes]
         gone_users = [i for i in user_ids if i not in live_users]
-        if gone_notes or gone_users:
+        gone_boards = [i for i in board_ids if i not in live_boards]
+        if gone_notes or gone_users or gone_boards:
             async with runtime.db.transaction() as session:
                 await _mark_deleted(session, kind="note", object_ids=gone_notes)
                 await _mark_deleted(session, kind="user", object_ids=gone_users)
+                await _mark_deleted(session, kind="board", object_ids=gone_boards)
         after = rows[-1][0]
 
 
@@ -502,6 +550,7 @@ class SearchResult:
     notes: list[NoteHit] = field(default_factory=list)
     users: list[Any] = field(default_factory=list)  # accounts' User rows, best first
     hashtags: list[notes_service.HashtagInfo] = field(default_factory=list)
+    boards: list[Any] = field(default_factory=list)  # notes' Board rows, best first
     next_cursor: str | None = None
 
 
@@ -513,22 +562,41 @@ def _rrf(rankings: Sequence[tuple[Sequence[int], float]]) -> dict[int, float]:
     return fused
 
 
+async def _keyword_hits(
+    engine: Engine, session: AsyncSession, *, kind: str, query: ParsedQuery, limit: int
+) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """((id, score) matching every query word, (id, score) matching some word but not all), best first."""
+    if not query.groups:
+        return [], []
+    strict = await engine.keywords.search(session, kind=kind, query=query, mode="all", limit=limit)
+    loose: list[tuple[int, float]] = []
+    if len(query.groups) > 1 and len(strict) < limit:
+        seen = {i for i, _s in strict}
+        found = await engine.keywords.search(session, kind=kind, query=query, mode="any", limit=limit)
+        loose = [(i, score) for i, score in found if i not in seen]
+    return strict, loose
+
+
 async def _keyword_candidates(
     engine: Engine, session: AsyncSession, *, kind: str, query: ParsedQuery, limit: int
 ) -> tuple[list[int], list[int]]:
     """(ids matching every query word, ids matching some word but not all)."""
-    if not query.groups:
-        return [], []
-    strict = [i for i, _s in await engine.keywords.search(session, kind=kind, query=query, mode="all", limit=limit)]
-    loose: list[int] = []
-    if len(query.groups) > 1 and len(strict) < limit:
-        seen = set(strict)
-        loose = [
-            i
-            for i, _s in await engine.keywords.search(session, kind=kind, query=query, mode="any", limit=limit)
-            if i not in seen
-        ]
-    return strict, loose
+    strict, loose = await _keyword_hits(engine, session, kind=kind, query=query, limit=limit)
+    return [i for i, _s in strict], [i for i, _s in loose]
+
+
+def _rrf_tied(rankings: Sequence[tuple[Sequence[tuple[int, float]], float]]) -> dict[int, float]:
+    """:func:`_rrf` where documents the backend scored equally share a rank, so that among equally
+    relevant objects (boards with the same title words) the order is left to popularity and not
+    to how each backend happens to break ties."""
+    fused: dict[int, float] = defaultdict(float)
+    for hits, weight in rankings:
+        rank, previous = 0, None
+        for position, (doc_id, score) in enumerate(hits):
+            if previous is None or not math.isclose(score, previous, rel_tol=1e-9, abs_tol=1e-12):
+                rank, previous = position, score
+            fused[doc_id] += weight / (RRF_K + rank + 1)
+    return fused
 
 
 def _engagement(note: Any) -> float:
@@ -546,7 +614,7 @@ def reader_languages(viewer: Viewer) -> set[str]:
 
 
 _FILTER_ERRORS = {
-    "type": N_("Unknown result type: use notes, users or hashtags."),
+    "type": N_("Unknown result type: use notes, users, hashtags or boards."),
     "sort": N_("Unknown sort order: use relevance, newest or most_liked."),
     "kind": N_("Unknown note type: use image, video or text."),
     "time": N_("Unknown time range: use day, week, month or year."),
@@ -594,6 +662,9 @@ async def search(
     if type == "hashtags":
         await _search_hashtags(engine, session, query=query, result=result, n=n)
         return result
+    if type == "boards":
+        await _search_boards(engine, session, viewer=viewer, query=query, result=result, n=n, after=after)
+        return result
 
     strict, loose = await _keyword_candidates(engine, session, kind="note", query=query, limit=CANDIDATES)
     semantic: list[int] = []
@@ -634,7 +705,22 @@ async def search(
         else:
             key = score
         scored.append((key, note.id))
-    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    page, result.next_cursor = _keyset_page(scored, after, n)
+    for key, note_id in page:
+        in_keyword = note_id in keyword_set
+        matched = "keyword" if in_keyword else "semantic"
+        if in_keyword and note_id in similarity:
+            matched = "keyword+semantic"
+        result.notes.append(NoteHit(note_id=note_id, score=key, matched=matched, language=docs.get(note_id)))
+    await _mark_translation_matches(session, query, result.notes)
+    return result
+
+
+def _keyset_page(
+    scored: list[tuple[float, int]], after: Sequence[Any] | None, n: int
+) -> tuple[list[tuple[float, int]], str | None]:
+    """One page of (sort key, id) pairs, best first, after the cursor's pair; and the next cursor."""
+    scored = sorted(scored, key=lambda s: (s[0], s[1]), reverse=True)
     if after is not None:
         try:
             last_key, last_id = float(after[0]), int(after[1])
@@ -642,17 +728,10 @@ async def search(
             raise BadRequest("That page cursor is not valid.", code="invalid_cursor") from exc
         scored = [s for s in scored if (s[0], s[1]) < (last_key, last_id)]
     page = scored[: n + 1]
-    for key, note_id in page[:n]:
-        in_keyword = note_id in keyword_set
-        matched = "keyword" if in_keyword else "semantic"
-        if in_keyword and note_id in similarity:
-            matched = "keyword+semantic"
-        result.notes.append(NoteHit(note_id=note_id, score=key, matched=matched, language=docs.get(note_id)))
-    await _mark_translation_matches(session, query, result.notes)
     if len(page) > n:
         last = page[n - 1]
-        result.next_cursor = encode_cursor(repr(last[0]), last[1])
-    return result
+        return page[:n], encode_cursor(repr(last[0]), last[1])
+    return page, None
 
 
 async def _mark_translation_matches(session: AsyncSession, query: ParsedQuery, hits: list[NoteHit]) -> None:
@@ -697,6 +776,34 @@ async def _search_hashtags(
     tags = [t for t in tags if t.note_count > 0]
     tags.sort(key=lambda t: (fused[t.id] * (1 + 0.1 * math.log1p(t.note_count)), t.id), reverse=True)
     result.hashtags = tags[:n]
+
+
+async def _search_boards(
+    engine: Engine,
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    query: ParsedQuery,
+    result: SearchResult,
+    n: int,
+    after: Sequence[Any] | None,
+) -> None:
+    """Boards by title and description (and pinyin of the title), equally relevant ones by how many
+    notes they hold, keyset-paged like notes. Every
+    candidate passes ``notes_service.visible_boards`` now, not when it was indexed: a board made
+    private, or an owner blocked, suspended or deleted, drops out of the next search."""
+    strict, loose = await _keyword_hits(engine, session, kind="board", query=query, limit=CANDIDATES)
+    fused = _rrf_tied([(strict, 1.0), (loose, 0.3)])
+    boards = {
+        b.id: b
+        for b in await notes_service.visible_boards(session, viewer=viewer, board_ids=list(fused))
+        if not b.is_default
+    }
+    scored = [
+        (fused[b.id] * (RRF_K + 1) * (1 + 0.05 * math.log1p(max(b.note_count, 0))), b.id) for b in boards.values()
+    ]
+    page, result.next_cursor = _keyset_page(scored, after, n)
+    result.boards = [boards[board_id] for _key, board_id in page]
 
 
 # ---------------------------------------------------------------- recent searches, suggestions, trends

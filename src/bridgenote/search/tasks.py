@@ -30,6 +30,11 @@ async def index_user(ctx: JobContext, payload: dict[str, Any]) -> None:
     await service.index_users(ctx.session, user_ids=[int(payload["user_id"])])
 
 
+@job("search.index_board", queue="default")
+async def index_board(ctx: JobContext, payload: dict[str, Any]) -> None:
+    await service.index_boards(ctx.session, board_ids=[int(payload["board_id"])])
+
+
 @job("search.index_translation", queue="backfill")
 async def index_translation(ctx: JobContext, payload: dict[str, Any]) -> None:
     await service.index_translation(
@@ -41,5 +46,7 @@ for _event in ("note.created", "note.updated", "note.deleted", "comment.created"
     events.subscribe(_event, "search.index_note")
 for _event in ("user.created", "user.updated", "user.deleted"):
     events.subscribe(_event, "search.index_user")
+for _event in ("board.created", "board.updated", "board.deleted"):
+    events.subscribe(_event, "search.index_board")
 # Published by the translation domain after it stores a translation: {kind, object_id, source, target}.
 events.subscribe("translation.stored", "search.index_translation")

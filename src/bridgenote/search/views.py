@@ -1,4 +1,4 @@
-"""The search page: one box for notes, people and hashtags (``search.service.search``), with
+"""The search page: one box for notes, people, hashtags and boards (``search.service.search``), with
 recent and trending searches before anything is typed and suggestions while typing.
 
 Written by the web app (issue 3) on the search domain's service; the JSON API is ``api.py``.
@@ -24,7 +24,12 @@ from bridgenote.web.templating import render, tag_url, user_url
 router = views_router()
 
 PAGE = 20
-TYPES = {"notes": i18n.N_("Notes"), "users": i18n.N_("People"), "hashtags": i18n.N_("Hashtags")}
+TYPES = {
+    "notes": i18n.N_("Notes"),
+    "users": i18n.N_("People"),
+    "hashtags": i18n.N_("Hashtags"),
+    "boards": i18n.N_("Boards"),
+}
 SORTS = {"relevance": i18n.N_("Best match"), "newest": i18n.N_("Newest"), "most_liked": i18n.N_("Most liked")}
 Text = Annotated[str, Query(max_length=500)]
 
@@ -60,6 +65,7 @@ async def search(
             notes=[],
             people=[],
             hashtags=[],
+            boards=[],
             next_url=None,
         )
         return await render(request, "search.html", context, viewer=viewer, session=session)
@@ -88,9 +94,25 @@ async def search(
                 people.append(
                     {"user": briefs[user.id], "following": relations["is_following"], "me": user.id == viewer.id}
                 )
+    boards: list[dict[str, Any]] = []
+    if result.boards:
+        owners = await accounts_service.briefs(
+            session, storage=runtime.storage, user_ids=list({b.owner_id for b in result.boards})
+        )
+        covers = await notes_service.board_covers(session, storage=runtime.storage, boards=result.boards, viewer=viewer)
+        boards = [
+            {"board": b, "owner": owners[b.owner_id], "cover": covers.get(b.id)}
+            for b in result.boards
+            if b.owner_id in owners
+        ]
     next_url = next_page_url(request, result.next_cursor)
-    context.update(notes=notes, people=people, hashtags=result.hashtags, next_url=next_url, recent=[], trending=[])
+    context.update(
+        notes=notes, people=people, hashtags=result.hashtags, boards=boards, next_url=next_url, recent=[], trending=[]
+    )
     if is_htmx(request) and cursor:
+        if type == "boards":
+            page = {"boards": boards, "next_url": next_url, "with_loader": True}
+            return await render(request, "_search_boards.html", page, viewer=viewer)
         return await render(request, "_grid_page.html", {"notes": notes, "next_url": next_url}, viewer=viewer)
     return await render(request, "search.html", context, viewer=viewer, session=session)
 
