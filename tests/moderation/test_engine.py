@@ -79,3 +79,13 @@ def test_naive_bayes_trains_and_scores(tmp_path: Path) -> None:
     source.write_text("label\ttext\n" + "".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
     train.main([str(source), "--out", str(tmp_path / "model.json"), "--min-count", "1"])
     assert (tmp_path / "model.json").exists()
+
+
+def test_known_harmless_phrases_pass_the_classifier_too() -> None:
+    # The keyword lists' exclusions also keep names and words like these from the
+    # profanity classifier, which alone scores "Dick Van Dyke" as abuse.
+    for text in ("Dick Van Dyke's films are my comfort watch", "Moby Dick is my book club pick"):
+        _analysis, hits = engine.screen_text(text)
+        assert hits == [], (text, hits)
+    _analysis, hits = engine.screen_text("honestly you are a dick")
+    assert any(h.family == "classifier" and h.category == "abuse" for h in hits)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bridgenote.moderation import lexicon
 from bridgenote.moderation.normalize import Analysis
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -133,13 +134,22 @@ def profanity_probability(texts: list[str]) -> list[float]:
     return [float(p) for p in probabilities.mean(axis=1)]
 
 
+def _without_benign_phrases(text: str) -> str:
+    """The text with the lexicon's known-harmless phrases blanked out: the keyword rules
+    already skip them, and the classifier scores words, not names ("Dick Van Dyke")."""
+    for phrase in lexicon.benign_latin_phrases():
+        if phrase in text:
+            text = text.replace(phrase, " ")
+    return text
+
+
 def profanity_hits(a: Analysis) -> list[Any]:
     from bridgenote.moderation.engine import Hit
 
     hits: list[Any] = []
-    latin = re.sub(r"[^a-z' ]+", " ", a.latin).strip()
+    latin = _without_benign_phrases(re.sub(r"[^a-z' ]+", " ", a.latin)).strip()
     if len(latin) >= 3:
-        views = [latin, *(re.sub(r"[^a-z' ]+", " ", v) for v in a.squeezed)]
+        views = [latin, *(_without_benign_phrases(re.sub(r"[^a-z' ]+", " ", v)) for v in a.squeezed)]
         score = max(profanity_probability(views))
         if score >= 0.5:
             hits.append(Hit("classifier", "abuse", "alt-profanity-check", score, latin[:80]))

@@ -153,7 +153,6 @@ CATEGORIES: tuple[Category, ...] = (
                 "你全家",
                 "死妈",
                 "傻屌",
-                "屌丝",
                 "狗日的",
                 "日你妈",
                 "操你",
@@ -165,7 +164,8 @@ CATEGORIES: tuple[Category, ...] = (
                 "垃圾东西",
                 "恶心的东西",
             ),
-            weak=("神经病", "有病", "恶心", "垃圾", "丑", "蠢", "滚", "闭嘴", "傻", "废柴", "真下头"),
+            # 屌丝 ("loser") is mostly self-mockery and in titles (屌丝逆袭, 《屌丝男士》): abuse only aimed at someone.
+            weak=("神经病", "有病", "恶心", "垃圾", "丑", "蠢", "滚", "闭嘴", "傻", "废柴", "真下头", "屌丝"),
             context=("你", "你们", "楼主", "博主"),
             patterns=(r"你(?:这个|这种|真是个|就是个|是个)?(?:傻|蠢|贱|废)",),
             exclude=("垃圾分类", "垃圾桶", "垃圾袋", "垃圾食品", "有病毒", "妈的确", "滚动", "滚筒", "滚蛋饺"),
@@ -812,6 +812,14 @@ BY_CODE = {c.code: c for c in CATEGORIES}
 
 # URL shorteners and paste hosts: not bad in themselves, a weak spam signal.
 SHORTENERS = ("bit.ly", "tinyurl.com", "t.co", "goo.gl", "is.gd", "cutt.ly", "t.cn", "dwz.cn", "suo.im", "url.cn")
+
+
+@cache
+def benign_latin_phrases() -> tuple[str, ...]:
+    """Every category's English ``exclude`` phrases ("dick van dyke", "cockpit"), longest
+    first: known-harmless text that the profanity classifier must not see either."""
+    phrases = {p.casefold() for category in CATEGORIES for p in category.en.exclude if p.isascii()}
+    return tuple(sorted(phrases, key=lambda p: (-len(p), p)))
 
 
 @cache
