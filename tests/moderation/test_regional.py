@@ -113,6 +113,9 @@ async def test_a_labelled_note_carries_its_notice_for_every_reader(person: Perso
     zh = await person("lin", region="US", ui_language="zh-Hans")
     page = await zh.client.get(f"/notes/{note['id']}", headers={"Accept": "text/html", "Accept-Language": "zh-CN"})
     assert "大麻" in page.text
+    # The author's notification about it leads to their standing page, where they can appeal.
+    notes_page = await author.client.get("/notifications", headers={"Accept": "text/html"})
+    assert 'href="/moderation/standing"' in notes_page.text
     # An unlabelled note has no notice.
     plain = await post_note(author.client, title="Tomatoes", body="First harvest of the summer")
     await drain()
