@@ -1,7 +1,11 @@
 """Media pipeline benchmark: data saved, quality kept, throughput (issue 4).
 
     .venv/bin/python bench/media.py                 # 50 photos, 2 worker processes, 10 s of video
+    .venv/bin/python bench/media.py --quick         # 12 photos, 3 s of video (about 30 s)
     .venv/bin/python bench/media.py --photos 80 --workers 2 --video-seconds 20
+
+It prints a table and writes it, with the settings and the load average before and after
+the run, to ``bench/results/media.json`` (``--json``).
 
 Photos are generated in the run (no downloads): 12-megapixel-class scenes with sky and
 ground gradients, soft objects, fine texture and sensor noise, saved as phone JPEGs
@@ -15,9 +19,11 @@ Figures:
   screen) and a detail view (1080 px), AVIF and WebP, against the uploaded JPEG;
 * SSIM (luma, Gaussian window, Wang et al. 2004) of the 1080 variants against the
   source scaled to the same size with the same filter;
-* photos processed per second with ``--workers`` processes, and as a ratio to an
-  in-run baseline: a plain Pillow "decode, resize to 1080, save JPEG" of the same photos,
-  so the figure carries over between machines;
+* photos processed per second with ``--workers`` processes (the pipeline only: the
+  quality measures run afterwards), the CPU time per photo (all threads, the steadier
+  figure on a shared machine), and both as a ratio to an in-run baseline: a plain Pillow
+  "decode, resize to 1080, save JPEG" of the same photos, so the figures carry over
+  between machines;
 * video: transcode seconds per second of input (MP4 + HLS ladder + poster), and as a
   ratio to an in-run baseline: decoding the same input only.
 """
@@ -26,6 +32,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -105,25 +114,27 @@ def ssim(a: Image.Image, b: Image.Image) -> float:
 
 
 def process_one(upload: bytes) -> dict[str, Any]:
-    """The pipeline for one upload, as the server runs it: the upload master, then the variants."""
-    started = time.perf_counter()
-    images.probe_image(upload, max_bytes=20 * 1024 * 1024)
-    master = images._master(upload)
+    """The pipeline for one upload, as the server runs it: the upload master (checks and
+    one decode), then the variants. Only this is timed; quality is measured afterwards."""
+    master = images.clean_master(upload, max_bytes=20 * 1024 * 1024)
     built = images.build_variants(master.data, images.VariantSettings())
-    elapsed = time.perf_counter() - started
-    sizes = {(v.format, v.width): len(v.data) for v in built.variants}
-    widths = sorted({v.width for v in built.variants})
-    detail = max(w for w in widths if w <= DETAIL_WIDTH)
-    with Image.open(io.BytesIO(master.data)) as src:
-        reference = src.convert("RGB").resize(
-            (detail, round(src.height * detail / src.width)), Image.Resampling.LANCZOS, reducing_gap=3.0
-        )
+    detail = max(v.width for v in built.variants if v.width <= DETAIL_WIDTH)
+    return {
+        "upload": len(upload),
+        "sizes": {(v.format, v.width): len(v.data) for v in built.variants},
+        "master": master.data,
+        "detail": {v.format: v.data for v in built.variants if v.width == detail},
+    }
+
+
+def quality_one(result: dict[str, Any]) -> dict[str, float]:
+    """SSIM of each detail variant against the master scaled to its size with the same filter."""
     quality = {}
-    for v in built.variants:
-        if v.width == detail:
-            with Image.open(io.BytesIO(v.data)) as img:
-                quality[v.format] = ssim(reference, img.convert("RGB"))
-    return {"upload": len(upload), "sizes": sizes, "ssim": quality, "seconds": elapsed}
+    for fmt, data in result["detail"].items():
+        with Image.open(io.BytesIO(data)) as img, Image.open(io.BytesIO(result["master"])) as src:
+            reference = src.convert("RGB").resize(img.size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            quality[fmt] = ssim(reference, img.convert("RGB"))
+    return quality
 
 
 def baseline_one(upload: bytes) -> float:
@@ -135,11 +146,18 @@ def baseline_one(upload: bytes) -> float:
     return time.perf_counter() - started
 
 
-def timed_pool(fn: Any, items: list[bytes], workers: int) -> tuple[list[Any], float]:
-    started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_pool(fn: Any, items: list[Any], workers: int) -> tuple[list[Any], float, float]:
+    """Results, wall seconds, and CPU seconds the worker processes used (all their threads:
+    the figure that does not depend on what else runs on the machine)."""
+    cpu, started = _children_cpu(), time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:  # its processes are reaped on exit
         results = list(pool.map(fn, items))
-    return results, time.perf_counter() - started
+    return results, time.perf_counter() - started, _children_cpu() - cpu
 
 
 def bench_video(seconds: float) -> tuple[float, float]:
@@ -192,11 +210,19 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--video-seconds", type=float, default=10.0)
+    parser.add_argument("--quick", action="store_true", help="12 photos and 3 s of video")
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "media.json")
     args = parser.parse_args()
+    if args.quick:
+        args.photos, args.video_seconds = 12, min(args.video_seconds, 3.0)
+    load_before = os.getloadavg()
 
     uploads = [phone_jpeg(seed) for seed in range(args.photos)]
-    results, elapsed = timed_pool(process_one, uploads, args.workers)
-    _baseline, baseline_elapsed = timed_pool(baseline_one, uploads, args.workers)
+    results, elapsed, cpu = timed_pool(process_one, uploads, args.workers)
+    _baseline, baseline_elapsed, baseline_cpu = timed_pool(baseline_one, uploads, args.workers)
+    qualities, _wall, _cpu = timed_pool(quality_one, results, args.workers)
+    for result, quality in zip(results, qualities, strict=True):
+        result["ssim"] = quality
 
     def saved(fmt: str, width: int) -> float:
         ratios = []
@@ -243,6 +269,11 @@ def main() -> int:
             f"{elapsed / baseline_elapsed:.1f}x the in-run baseline"
             f" (resize+JPEG: {len(uploads) / baseline_elapsed:.1f}/s)",
         ),
+        (
+            "CPU per photo (all threads)",
+            f"{1000 * cpu / len(uploads):.0f} ms",
+            f"{cpu / baseline_cpu:.1f}x the in-run baseline ({1000 * baseline_cpu / len(uploads):.0f} ms)",
+        ),
     ]
     if args.video_seconds > 0:
         per_second, ratio = bench_video(args.video_seconds)
@@ -253,10 +284,34 @@ def main() -> int:
                 f"{ratio:.1f}x the in-run baseline (decode only)",
             )
         )
+    load_after = os.getloadavg()
+    rows.append(
+        (
+            "load average (1, 5, 15 min)",
+            f"{load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f} before",
+            f"{load_after[0]:.1f} {load_after[1]:.1f} {load_after[2]:.1f} after ({os.cpu_count()} CPUs)",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     for name, value, note in rows:
         print(f"{name:<{width}}  {value:<{value_width}}  {note}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "settings": {"photos": args.photos, "workers": args.workers, "video_seconds": args.video_seconds},
+                "variant_settings": repr(images.VariantSettings()),
+                "load_before": load_before,
+                "load_after": load_after,
+                "rows": rows,
+                "cpu_seconds": {"pipeline": cpu, "baseline": baseline_cpu},
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return 0
 
 

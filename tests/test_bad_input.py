@@ -349,6 +349,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/api/v1/users/{username}/mute"),
     Route("POST", "/api/v1/media", upload=True),
     Route("PATCH", "/api/v1/media/{media_id}", {"alt_text": "a cat"}, invalid=(("alt_text", LONG),)),
+    Route("DELETE", "/api/v1/media/{media_id}"),
     Route(
         "POST",
         "/api/v1/notes",
@@ -847,6 +848,7 @@ PRIVATE_CASES: dict[str, PrivateCase] = {
         {"json": {"alt_text": "x"}},
         404,
     ),
+    "delete someone's upload": lambda i: ("DELETE", f"/api/v1/media/{i['bob_media_id']}", {}, 404),
     "post someone's upload": lambda i: (
         "POST",
         "/api/v1/notes",

@@ -63,8 +63,8 @@ class MediaSettings(BaseModel):
     keep_original: bool = False
     image_widths: list[int] = Field(default_factory=lambda: [360, 720, 1080])
     avif_quality: int = 60
-    avif_speed: int = 8
-    webp_quality: int = 80
+    avif_speed: int = 9  # measured in bench/media.py: see core.images.VariantSettings
+    webp_quality: int = 83
     jpeg_quality: int = 82
     max_video_seconds: float = 60.0
     video_max_height: int = 720  # on the short side; portrait videos keep their sharpness

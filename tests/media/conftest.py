@@ -76,17 +76,21 @@ def make_video(
     video: bool = True,
     container: str = "mp4",
     gps: bool = True,
+    faststart: bool = False,
+    codec: str = "libx264",
 ) -> bytes:
-    """A real H.264/AAC clip (moving gradient and a tone), with a location tag in its metadata."""
+    """A real H.264/AAC clip (moving gradient and a tone), with a location tag in its metadata.
+    ``faststart`` puts the header (``moov``) first, as phones and encoders for the web do."""
     w, h = size
-    with av.open(str(path), "w", format=container) as out:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", format=container, options=options) as out:
         if gps:
             out.metadata["location"] = "+31.2304+121.4737/"
-        vs = out.add_stream("libx264", rate=fps) if video else None
+        vs = out.add_stream(codec, rate=fps) if video else None
         if vs is not None:
             vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-            vs.options = {"preset": "ultrafast"}
-        as_ = out.add_stream("aac", rate=44100) if audio else None
+            vs.options = {"preset": "ultrafast"} if codec == "libx264" else {"deadline": "realtime", "cpu-used": "8"}
+        as_ = out.add_stream("aac", rate=44100) if audio else None  # (WebM clips: audio=False)
         if as_ is not None:
             as_.layout = "mono"
         frames = int(seconds * fps)

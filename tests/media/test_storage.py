@@ -1,9 +1,9 @@
 """The Storage protocol: the local directory (default) and the S3 adapter.
 
-No S3-compatible server can run on this machine (no MinIO, no network), so the S3
-adapter is checked at the interface level with botocore's Stubber: the exact requests
-it makes (bucket, key prefix, content type, immutable cache header for public keys)
-and how it maps S3 answers (404, NoSuchKey) onto the protocol.
+Here the S3 adapter is checked at the interface level with botocore's Stubber: the exact
+requests it makes (bucket, key prefix, content type, immutable cache header for public
+keys) and how it maps S3 answers (404, NoSuchKey) onto the protocol. test_s3_server.py
+runs it, and the whole media pipeline, against a real S3-compatible server (SeaweedFS).
 """
 
 from __future__ import annotations

@@ -83,8 +83,22 @@ def exif_jpeg(*, orientation: int = 6, size: tuple[int, int] = (80, 40)) -> byte
 
 
 def mp4() -> bytes:
-    """Enough of an MP4 for upload sniffing: an ``ftyp`` box, then padding."""
-    return b"\x00\x00\x00\x18ftypmp42" + b"\x00\x00\x00\x00mp42isom" + b"\x00" * 512
+    """A real two-frame H.264 MP4 (uploads read a video's header and first picture)."""
+    import fractions
+
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, fractions.Fraction(1, 10)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
 
 
 async def upload(client: httpx.AsyncClient, data: bytes | None = None, name: str = "photo.jpg") -> str:

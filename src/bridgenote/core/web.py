@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridgenote.core import i18n
 from bridgenote.core.auth import ANONYMOUS, Viewer
 from bridgenote.core.db import on_commit
-from bridgenote.core.errors import AppError, Forbidden, Unauthorized
+from bridgenote.core.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized
 from bridgenote.core.ratelimit import enforce
 from bridgenote.core.runtime import Runtime
 from bridgenote.core.security import constant_time_equals, token_digest
@@ -33,18 +33,60 @@ CSRF_HEADER = "x-csrf-token"
 Authenticator = Callable[[AsyncSession, str, str], Awaitable[Viewer | None]]
 
 
+# Room for the multipart framing and form fields around the largest file an upload may carry.
+BODY_SLACK = 1024 * 1024
+
+
+class _BodyLimit:
+    """No request body may be larger than the largest upload (``max(MAX_UPLOAD_BYTES,
+    MAX_VIDEO_BYTES)``) plus :data:`BODY_SLACK`. A declared ``Content-Length`` over it is
+    refused before anything is read; a body without one (chunked) is refused as soon as
+    it grows past it, while it streams: nothing is spooled to disk beyond the limit."""
+
+    def __init__(self, request: Request, settings: Any) -> None:
+        self.limit = max(settings.max_upload_bytes, settings.max_video_bytes) + BODY_SLACK
+        self.exceeded = False
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            raise self.error()
+        receive, received = request._receive, 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    self.exceeded = True
+                    raise self.error()
+            return message
+
+        request._receive = limited
+
+    def error(self) -> PayloadTooLarge:
+        return PayloadTooLarge("That upload is larger than {limit} MB.", limit=(self.limit - BODY_SLACK) // 2**20)
+
+
 class TransactionalRoute(APIRoute):
     """One request is one transaction: commit after the endpoint returns (before the
-    response leaves), roll back if it raises, then run after-commit hooks."""
+    response leaves), roll back if it raises, then run after-commit hooks. Request bodies
+    are bounded (:class:`_BodyLimit`)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def transactional(request: Request) -> Response:
             runtime: Runtime = request.app.state.runtime
-            async with runtime.db.transaction(write=request.method not in SAFE_METHODS) as session:
-                request.state.session = session
-                return await handler(request)
+            body = _BodyLimit(request, runtime.settings)
+            try:
+                async with runtime.db.transaction(write=request.method not in SAFE_METHODS) as session:
+                    request.state.session = session
+                    return await handler(request)
+            except StarletteHTTPException as exc:
+                # FastAPI reports any failure while it parses a body as "400 cannot parse".
+                if body.exceeded:
+                    raise body.error() from exc
+                raise
 
         return transactional
 

@@ -1,8 +1,10 @@
 """Upload status, authorised image and file delivery, subtitle tracks.
 
-Uploading itself is ``POST /api/v1/media`` (notes). Variant files live under public,
-content-addressed URLs (``/media/m/...`` or the bucket) with a year-long ``immutable``
-cache header; these routes decide *which* file a viewer may have and point there.
+Uploading itself is ``POST /api/v1/media`` (routed by notes, checked by
+:func:`service.accept_upload`); ``DELETE /api/v1/media/{id}`` removes an unattached
+upload. Variant files live under public, content-addressed URLs (``/media/m/...`` or the
+bucket) with a year-long ``immutable`` cache header; these routes decide *which* file a
+viewer may have and point there.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, User
 from bridgenote.media import service
 from bridgenote.media.schemas import MediaStatusRead, SubtitleCreate, SubtitleRead
 
-ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 422)}
+ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422)}
 router = APIRouter(prefix="/api/v1", route_class=TransactionalRoute, responses=ERRORS, tags=["media"])
 
 # Per viewer (authorisation decided it), short, and different per Accept header.
@@ -74,6 +76,15 @@ async def get_original(media_id: IdPath, viewer: UserDep, session: SessionDep, r
     data, content_type = await service.original_file(session, storage=runtime.storage, viewer=viewer, media_id=media_id)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
     return Response(data, media_type=content_type, headers=headers)
+
+
+@router.delete("/media/{media_id}", response_model=OK)
+async def delete_media(media_id: IdPath, viewer: UserDep, session: SessionDep) -> OK:
+    """Delete an upload that is on no note (delete the note to remove its photos or video).
+    Its files (master, variants, poster, HLS, subtitles, a kept original) are removed
+    after commit, except files another upload still uses."""
+    await service.delete_upload(session, viewer=viewer, media_id=media_id)
+    return OK()
 
 
 @router.put("/media/{media_id}/subtitles", response_model=SubtitleRead)

@@ -1,9 +1,17 @@
-"""The media pipeline: responsive image variants, video renditions, subtitle tracks.
+"""The media pipeline: upload checks, responsive image variants, video renditions,
+subtitle tracks, and removing the files of deleted uploads.
 
-Uploads are validated and stored by notes (``notes_service.store_upload``), which
-publishes ``media.uploaded``; ``media.process`` (tasks.py) then runs
-:func:`process_media` after commit. The attachment row stays notes' own: the pipeline
-reports its results through ``notes_service.record_media_processing``.
+``POST /api/v1/media`` runs :func:`accept_upload`: a video's container header is checked
+here (size, length, a decodable video track) before anything is stored; the file itself
+is validated and stored by notes (``notes_service.store_upload``), which publishes
+``media.uploaded``; ``media.process`` (tasks.py) then runs :func:`process_media` after
+commit. The attachment row stays notes' own: the pipeline reports its results through
+``notes_service.record_media_processing``.
+
+Every file that belongs to an upload is listed in ``media_files`` (written before the
+file itself). When notes deletes attachments it publishes ``media.deleted``;
+``media.purge_files`` (:func:`purge_files`) then deletes their files, except those
+another upload still uses (content-addressed names are shared by identical files).
 
 A job is one transaction, but a minute of transcoding must not hold SQLite's write
 lock: the pipeline reads what it needs in a separate read transaction, does the CPU
@@ -29,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridgenote.core import images
 from bridgenote.core.auth import Viewer
 from bridgenote.core.db import utcnow
-from bridgenote.core.errors import AppError, BadRequest, NotFound, Unauthorized
+from bridgenote.core.errors import AppError, BadRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMedia
 from bridgenote.core.i18n import N_, gettext
-from bridgenote.core.jobs import insert_ignore
+from bridgenote.core.jobs import enqueue, insert_ignore
 from bridgenote.core.storage import Storage
 from bridgenote.media import policy, subtitles, video
-from bridgenote.media.models import MediaProgress, MediaSubtitle
+from bridgenote.media.models import MediaFile, MediaProgress, MediaSubtitle
 from bridgenote.media.schemas import SubtitleCreate
 from bridgenote.notes import service as notes_service
 
@@ -42,6 +50,8 @@ log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = images.PIPELINE_VERSION
 FINAL_STATES = ("ready", "failed")
+PURGE_JOB = "media.purge_files"
+DROP_JOB = "media.drop_files"
 
 
 class Rejected(Exception):
@@ -69,6 +79,105 @@ def variant_settings(settings: Any) -> images.VariantSettings:
     )
 
 
+# ---------------------------------------------------------------- uploading
+
+# HTTP status of each reason a video is refused at upload (the same reasons fail a job).
+_REFUSALS: dict[str, type[AppError]] = {
+    "invalid_video": UnsupportedMedia,
+    "no_video_stream": UnsupportedMedia,
+    "video_too_long": BadRequest,
+    "video_too_large": BadRequest,
+}
+ORIGINAL_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+}
+
+
+async def accept_upload(session: AsyncSession, *, runtime: Any, viewer: Viewer, data: bytes, alt_text: str = "") -> Any:
+    """``POST /api/v1/media``: refuse what can never be shown, store the upload, list its files.
+
+    A video is refused here, with a 4xx that says why and nothing stored, when it is over
+    ``BRIDGENOTE_MAX_VIDEO_BYTES``, when its container header says it is longer than
+    ``MEDIA__MAX_VIDEO_SECONDS`` (a two-hour header costs a header read, not a decode), has
+    no video track, or is not a decodable MP4, MOV or WebM (the header and the first
+    picture are read, in a thread). Images are checked by notes (``store_upload``).
+
+    With ``MEDIA__KEEP_ORIGINAL`` the untouched upload is also kept, privately (``o/`` for
+    a photo; a video's private ``u/`` upload is simply not dropped after processing): only
+    its owner can download it (``GET /media/{id}/original``), it is never public.
+    """
+    settings = runtime.settings
+    keep_original = bool(settings.media.keep_original)
+    video_type = images.sniff_video(data[:64])
+    probed: video.Probe | None = None
+    if video_type is not None:
+        if len(data) > settings.max_video_bytes:
+            raise PayloadTooLarge(
+                "That video is larger than {limit} MB.", limit=settings.max_video_bytes // (1024 * 1024)
+            )
+        try:
+            probed = await asyncio.to_thread(
+                video.probe_upload, data, content_type=video_type, max_seconds=settings.media.max_video_seconds
+            )
+        except video.VideoRejected as exc:
+            raise _REFUSALS.get(exc.code, BadRequest)(exc.reason, code=exc.code, **exc.params) from exc
+    media = await notes_service.store_upload(
+        session, viewer=viewer, storage=runtime.storage, settings=settings, data=data, alt_text=alt_text
+    )
+    files = [(str(media.storage_key), "master" if media.kind == "image" else "source")]
+    if probed is not None:
+        if keep_original:
+            files = [(str(media.storage_key), "original")]
+        # The header's size and length: cards can keep the right space before processing.
+        await notes_service.record_media_processing(
+            session,
+            media_id=media.id,
+            state=media.state,
+            width=probed.width,
+            height=probed.height,
+            duration_ms=round(probed.duration * 1000) if probed.duration else None,
+        )
+    elif keep_original:
+        fmt = await asyncio.to_thread(images.image_extension, data)
+        digest = hashlib.sha256(data).hexdigest()
+        key = f"o/{digest[:2]}/{digest[2:4]}/{digest}.{fmt}"
+        await _remember(session, media.id, [(key, "original")])
+        await runtime.storage.put(key, data, content_type=ORIGINAL_TYPES.get(fmt, "application/octet-stream"))
+    await _remember(session, media.id, files)
+    return media
+
+
+async def delete_upload(session: AsyncSession, *, viewer: Viewer, media_id: int) -> None:
+    """The owner deletes an upload that is on no note; its files go after commit."""
+    if viewer.id is None:
+        raise Unauthorized()
+    await notes_service.delete_upload(session, viewer=viewer, media_id=media_id)
+
+
+async def _remember(session: AsyncSession, media_id: int, files: list[tuple[str, str]]) -> None:
+    """List files of an upload in ``media_files`` (idempotent)."""
+    for key, role in files:
+        await insert_ignore(session, MediaFile, {"media_id": media_id, "key": key, "role": role})
+
+
+async def _remember_now(runtime: Any, media_id: int, files: list[tuple[str, str]]) -> None:
+    """The same, committed at once: before the files are written, so that a crash (or the
+    upload being deleted meanwhile) never leaves a file that nobody knows about."""
+    async with runtime.db.transaction() as session:
+        await _remember(session, media_id, files)
+
+
+async def _file_role(session: AsyncSession, media_id: int, key: str) -> str | None:
+    return await session.scalar(select(MediaFile.role).where(MediaFile.media_id == media_id, MediaFile.key == key))
+
+
 # ---------------------------------------------------------------- processing
 
 
@@ -80,6 +189,8 @@ class _Upload:
     sha256: str
     state: str
     version: int | None
+    # A video's private upload: "source" is dropped once the clean MP4 exists, "original" is kept.
+    source_role: str = "source"
 
 
 async def process_media(session: AsyncSession, *, runtime: Any, media_id: int, final_attempt: bool) -> str:
@@ -92,17 +203,27 @@ async def process_media(session: AsyncSession, *, runtime: Any, media_id: int, f
         media = await notes_service.get_media(read, media_id=media_id)
         if media is None:
             return "gone"
+        role = await _file_role(read, media.id, media.storage_key)
+        if role is None:  # stored before the files were listed (seed data, older uploads)
+            role = "original" if runtime.settings.media.keep_original else "source"
         upload = _Upload(
-            media.id, media.kind, media.storage_key, media.sha256, media.state, (media.variants or {}).get("version")
+            media.id,
+            media.kind,
+            media.storage_key,
+            media.sha256,
+            media.state,
+            (media.variants or {}).get("version"),
+            role,
         )
     if upload.state in FINAL_STATES and upload.version == PIPELINE_VERSION:
         return "skipped"
     await _set_progress(runtime, media_id, "processing" if upload.kind == "image" else "probing", 0.0, start=True)
+    written: list[str] = []
     try:
         if upload.kind == "image":
-            fields = await _process_image(runtime, upload)
+            fields = await _process_image(runtime, upload, written)
         else:
-            fields = await _process_video(runtime, upload)
+            fields = await _process_video(runtime, upload, written)
     except Rejected as exc:
         await _fail(session, runtime, upload, exc.reason, exc.code, exc.params)
         return "failed"
@@ -112,7 +233,16 @@ async def process_media(session: AsyncSession, *, runtime: Any, media_id: int, f
         log.exception("media %s: processing failed for good", media_id)
         await _fail(session, runtime, upload, N_("We could not process this file."), "processing_failed", {})
         return "failed"
-    await notes_service.record_media_processing(session, media_id=media_id, state="ready", runtime=runtime, **fields)
+    media = await notes_service.record_media_processing(
+        session, media_id=media_id, state="ready", runtime=runtime, **fields
+    )
+    if media is None:
+        # Deleted while it was processed: its purge may have run before these files existed.
+        await enqueue(session, PURGE_JOB, {"media": [{"id": media_id, "keys": written}]})
+        return "gone"
+    if fields.get("storage_key") and upload.source_role == "source":
+        # The clean MP4 is the video's master now; the upload (with its metadata) goes after commit.
+        await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": [upload.storage_key]})
     await _progress_row(session, media_id, "done", 1.0)
     return "ready"
 
@@ -132,7 +262,7 @@ async def _fail(
     await _progress_row(session, upload.id, "failed", 1.0)
 
 
-async def _process_image(runtime: Any, upload: _Upload) -> dict[str, Any]:
+async def _process_image(runtime: Any, upload: _Upload, written: list[str]) -> dict[str, Any]:
     storage: Storage = runtime.storage
     data = await storage.get(upload.storage_key)
     conf = variant_settings(runtime.settings)
@@ -146,9 +276,11 @@ async def _process_image(runtime: Any, upload: _Upload) -> dict[str, Any]:
         built = await asyncio.to_thread(build)
     except AppError as exc:
         raise Rejected(exc.message, exc.code, **exc.params) from exc
+    keys = [content_key(variant.data, variant.extension) for variant in built.variants]
+    await _remember_now(runtime, upload.id, [(upload.storage_key, "master")] + [(k, "variant") for k in keys])
+    written.extend(keys)
     stored = []
-    for variant in built.variants:
-        key = content_key(variant.data, variant.extension)
+    for variant, key in zip(built.variants, keys, strict=True):
         await storage.put(key, variant.data, content_type=variant.content_type)
         stored.append(
             {
@@ -168,7 +300,7 @@ async def _process_image(runtime: Any, upload: _Upload) -> dict[str, Any]:
     }
 
 
-async def _process_video(runtime: Any, upload: _Upload) -> dict[str, Any]:
+async def _process_video(runtime: Any, upload: _Upload, written: list[str]) -> dict[str, Any]:
     storage: Storage = runtime.storage
     conf = runtime.settings.media
     loop = asyncio.get_running_loop()
@@ -202,11 +334,8 @@ async def _process_video(runtime: Any, upload: _Upload) -> dict[str, Any]:
         await _set_progress(runtime, upload.id, "storing", 0.96)
         mp4 = await asyncio.to_thread(result.mp4.read_bytes)
         mp4_key = content_key(mp4, "mp4")
-        await storage.put(mp4_key, mp4, content_type="video/mp4")
         poster = await asyncio.to_thread(result.poster.read_bytes)
         poster_key = content_key(poster, "webp")
-        await storage.put(poster_key, poster, content_type="image/webp")
-        blurhash, colour = await asyncio.to_thread(_poster_placeholder, poster)
         # Playlists name their segments relatively, so the set lives under one folder
         # named after the source and the pipeline version (it never changes either).
         folder = f"m/v/{upload.sha256[:2]}/{upload.sha256}-{PIPELINE_VERSION}"
@@ -214,8 +343,19 @@ async def _process_video(runtime: Any, upload: _Upload) -> dict[str, Any]:
         files = sorted(p for p in result.hls_dir.rglob("*") if p.is_file() and p.name != master)
         # Segments first, then playlists, the master last: no reader sees a playlist before its files.
         files.sort(key=lambda p: p.suffix == ".m3u8")
-        for path in [*files, result.hls_dir / master]:
-            key = f"{folder}/{path.relative_to(result.hls_dir).as_posix()}"
+        hls = [
+            (path, f"{folder}/{path.relative_to(result.hls_dir).as_posix()}")
+            for path in [*files, result.hls_dir / master]
+        ]
+        keys = [mp4_key, poster_key, *(key for _path, key in hls)]
+        await _remember_now(
+            runtime, upload.id, [(upload.storage_key, upload.source_role)] + [(k, "variant") for k in keys]
+        )
+        written.extend(keys)
+        await storage.put(mp4_key, mp4, content_type="video/mp4")
+        await storage.put(poster_key, poster, content_type="image/webp")
+        blurhash, colour = await asyncio.to_thread(_poster_placeholder, poster)
+        for path, key in hls:
             content_type = {
                 ".m3u8": "application/vnd.apple.mpegurl",
                 ".m4s": "video/iso.segment",
@@ -227,6 +367,10 @@ async def _process_video(runtime: Any, upload: _Upload) -> dict[str, Any]:
             for r in result.renditions
         ]
     return {
+        # The clean MP4 becomes the stored file; the upload itself is dropped or kept (source_role).
+        "storage_key": mp4_key,
+        "content_type": "video/mp4",
+        "size_bytes": len(mp4),
         "width": result.width,
         "height": result.height,
         "duration_ms": result.duration_ms,
@@ -273,6 +417,125 @@ async def _set_progress(runtime: Any, media_id: int, stage: str, share: float, *
             await _progress_row(session, media_id, stage, round(share, 3))
     except Exception:  # progress is a courtesy; the job's own result is what counts
         log.warning("media %s: could not record progress", media_id, exc_info=True)
+
+
+# ---------------------------------------------------------------- removing files
+
+
+def _described_keys(entry: dict[str, Any]) -> set[str]:
+    """The keys an attachment's own columns name (``media.deleted`` carries them): its stored
+    file and the variants, for uploads processed before ``media_files`` listed them."""
+    keys = {str(k) for k in entry.get("keys") or []}
+    if entry.get("storage_key"):
+        keys.add(str(entry["storage_key"]))
+    stored = entry.get("variants") or {}
+    keys.update(str(v["key"]) for v in stored.get("images") or [] if v.get("key"))
+    for name in ("mp4", "poster", "hls"):
+        if stored.get(name):
+            keys.add(str(stored[name]))
+    keys.update(str(r["playlist"]) for r in stored.get("renditions") or [] if r.get("playlist"))
+    return keys
+
+
+def _playlist_entries(key: str, text: str) -> set[str]:
+    """The files an HLS playlist names (segments, init section, other playlists), as keys."""
+    folder = key.rsplit("/", 1)[0]
+    names = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("#EXT-X-MAP:") and 'URI="' in line:
+            names.add(line.split('URI="', 1)[1].split('"', 1)[0])
+        elif line and not line.startswith("#"):
+            names.add(line)
+    # Only names relative to the playlist's folder (ours are): nothing outside it is ever touched.
+    return {f"{folder}/{name}" for name in names if "://" not in name and not name.startswith("/") and ".." not in name}
+
+
+async def _with_hls_files(storage: Storage, keys: set[str]) -> set[str]:
+    """Add the segments the playlists among ``keys`` name (for uploads without a file list)."""
+    pending = [k for k in keys if k.endswith(".m3u8")]
+    found = set(keys)
+    while pending:
+        key = pending.pop()
+        try:
+            text = (await storage.get(key)).decode("utf-8", "replace")
+        except FileNotFoundError:
+            continue
+        for entry in _playlist_entries(key, text) - found:
+            found.add(entry)
+            if entry.endswith(".m3u8"):
+                pending.append(entry)
+    return found
+
+
+def _deletion_order(keys: set[str]) -> list[str]:
+    # Segments before playlists, master playlists last: a reader never finds a playlist without its files.
+    return sorted(keys, key=lambda k: (k.endswith(".m3u8"), k.endswith("master.m3u8"), k))
+
+
+async def _file_in_use(session: AsyncSession, key: str) -> bool:
+    """Another upload still lists ``key`` (or stores it, or a subtitle track points at it)."""
+    if await session.scalar(select(MediaFile.media_id).where(MediaFile.key == key).limit(1)) is not None:
+        return True
+    if await session.scalar(select(MediaSubtitle.id).where(MediaSubtitle.storage_key == key).limit(1)) is not None:
+        return True
+    return await notes_service.media_file_in_use(session, key=key)
+
+
+async def _lock_keys(session: AsyncSession, keys: set[str]) -> None:
+    """PostgreSQL: two purges of uploads that share a file must not both decide that the
+    other still uses it. Lock every listing of these keys first (SQLite serialises writers)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql" and keys:
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            await session.execute(
+                select(MediaFile.media_id).where(MediaFile.key.in_(chunk)).order_by(MediaFile.key).with_for_update()
+            )
+
+
+async def purge_files(session: AsyncSession, *, storage: Storage, media: list[dict[str, Any]]) -> int:
+    """``media.deleted``: remove every file of these (already deleted) uploads: master or
+    video upload, kept original, image variants, MP4, poster, HLS playlists and segments,
+    subtitle files. A file another upload still uses stays. Idempotent: the file list goes
+    in the same transaction, and deleting a missing file is not an error. Returns how many
+    files were deleted."""
+    ids = sorted({int(entry["id"]) for entry in media})
+    listed = (await session.execute(select(MediaFile.media_id, MediaFile.key).where(MediaFile.media_id.in_(ids)))).all()
+    keys = {key for _id, key in listed}
+    unlisted = set(ids) - {media_id for media_id, _key in listed}
+    for entry in media:
+        described = _described_keys(entry)
+        if int(entry["id"]) in unlisted:
+            described = await _with_hls_files(storage, described)
+        keys |= described
+    await _lock_keys(session, keys)
+    await session.execute(delete(MediaFile).where(MediaFile.media_id.in_(ids)))
+    deleted = 0
+    for key in _deletion_order(keys):
+        if not await _file_in_use(session, key):
+            await storage.delete(key)
+            deleted += 1
+    return deleted
+
+
+async def drop_files(session: AsyncSession, *, storage: Storage, media_id: int, keys: list[str]) -> int:
+    """Remove some files of a live upload (its video upload once the clean MP4 exists, a
+    replaced or deleted subtitle file), unless the upload or another one still uses them."""
+    media = await notes_service.get_media(session, media_id=media_id)
+    own = {str(media.storage_key)} if media is not None else set()
+    tracks = select(MediaSubtitle.storage_key).where(MediaSubtitle.media_id == media_id)
+    own.update(await session.scalars(tracks))
+    gone = sorted(set(keys) - own)
+    await _lock_keys(session, set(gone))
+    if gone:
+        await session.execute(delete(MediaFile).where(MediaFile.media_id == media_id, MediaFile.key.in_(gone)))
+    deleted = 0
+    for key in _deletion_order(set(gone)):
+        if not await _file_in_use(session, key):
+            await storage.delete(key)
+            deleted += 1
+    return deleted
 
 
 # ---------------------------------------------------------------- reading and serving
@@ -366,10 +629,18 @@ async def image_for(
 
 
 async def original_file(session: AsyncSession, *, storage: Storage, viewer: Viewer, media_id: int) -> tuple[bytes, str]:
-    """The stored upload itself, for its owner only (a video before processing is private)."""
+    """For its owner only: the untouched upload when it was kept (``MEDIA__KEEP_ORIGINAL``,
+    with whatever metadata it carried: it is the owner's own file), else the stored master
+    (a video's private upload until it is processed, then its clean MP4)."""
     media = await _own_media(session, viewer=viewer, media_id=media_id)
+    original = await session.scalar(
+        select(MediaFile.key).where(MediaFile.media_id == media.id, MediaFile.role == "original").limit(1)
+    )
+    key, content_type = str(media.storage_key), str(media.content_type)
+    if original is not None:
+        key, content_type = original, ORIGINAL_TYPES.get(original.rsplit(".", 1)[-1], "application/octet-stream")
     try:
-        return await storage.get(media.storage_key), str(media.content_type)
+        return await storage.get(key), content_type
     except FileNotFoundError as exc:
         raise NotFound("That upload does not exist.", code="media_not_found") from exc
 
@@ -420,10 +691,13 @@ async def store_subtitle_track(
         )
     body = subtitles.to_webvtt(cues).encode("utf-8")
     key = content_key(body, "vtt")
+    await _remember(session, media_id, [(key, "subtitle")])
     await runtime.storage.put(key, body, content_type="text/vtt")
     if replaced is not None:
-        replaced.label, replaced.storage_key = label, key
+        old, replaced.label, replaced.storage_key = replaced.storage_key, label, key
         await session.flush()
+        if old != key:
+            await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": [old]})
         return replaced
     track = MediaSubtitle(media_id=media_id, language=language, label=label, source=source, storage_key=key)
     session.add(track)
@@ -433,13 +707,16 @@ async def store_subtitle_track(
 
 async def delete_subtitles(session: AsyncSession, *, viewer: Viewer, media_id: int, language: str) -> None:
     await _own_media(session, viewer=viewer, media_id=media_id)
-    result = await session.execute(
-        delete(MediaSubtitle).where(
-            MediaSubtitle.media_id == media_id, MediaSubtitle.language == language, MediaSubtitle.source == "author"
-        )
+    track = (
+        MediaSubtitle.media_id == media_id,
+        MediaSubtitle.language == language,
+        MediaSubtitle.source == "author",
     )
+    keys = list(await session.scalars(select(MediaSubtitle.storage_key).where(*track)))
+    result = await session.execute(delete(MediaSubtitle).where(*track))
     if not getattr(result, "rowcount", 0):
         raise NotFound("That subtitle track does not exist.", code="subtitles_not_found")
+    await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": keys})
 
 
 async def subtitle_tracks(

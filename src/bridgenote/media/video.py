@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import av.error
@@ -82,42 +82,85 @@ def _even(value: float) -> int:
     return max(2, round(value / 2) * 2)
 
 
-def _open(path: Path) -> Any:
+def _open(source: Path | BinaryIO, fmt: str | None = None) -> Any:
     try:
-        return av.open(str(path), "r")
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        return av.open(source if not isinstance(source, Path) else str(source), "r", format=fmt)
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video") from exc
+
+
+def _inspect(container: Any, *, max_seconds: float) -> Probe:
+    """The checks made on the container header: a video track of a sane size, not too long."""
+    if not container.streams.video:
+        raise VideoRejected(N_("That file has no video track."), "no_video_stream")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    width, height = int(ctx.width or 0), int(ctx.height or 0)
+    if width < 16 or height < 16:
+        raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video")
+    if max(width, height) > MAX_SIDE:
+        raise VideoRejected(
+            N_("That video's picture is too large (at most {limit} pixels on a side)."),
+            "video_too_large",
+            limit=MAX_SIDE,
+        )
+    durations = [container.duration / av.time_base if container.duration else 0.0]
+    if stream.duration and stream.time_base:
+        durations.append(float(stream.duration * stream.time_base))
+    duration = max(durations)
+    if duration > max_seconds + 0.5:
+        raise VideoRejected(N_("That video is longer than {limit} seconds."), "video_too_long", limit=int(max_seconds))
+    return Probe(width, height, duration, 0, bool(container.streams.audio), ctx.name or "")
 
 
 def probe(path: Path, *, max_seconds: float) -> Probe:
     """Read the container header only; reject what must not be decoded at all."""
     container = _open(path)
     try:
-        if not container.streams.video:
-            raise VideoRejected(N_("That file has no video track."), "no_video_stream")
-        stream = container.streams.video[0]
-        ctx = stream.codec_context
-        width, height = int(ctx.width or 0), int(ctx.height or 0)
-        if width < 16 or height < 16:
-            raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video")
-        if max(width, height) > MAX_SIDE:
-            raise VideoRejected(
-                N_("That video's picture is too large (at most {limit} pixels on a side)."),
-                "video_too_large",
-                limit=MAX_SIDE,
-            )
-        durations = [container.duration / av.time_base if container.duration else 0.0]
-        if stream.duration and stream.time_base:
-            durations.append(float(stream.duration * stream.time_base))
-        duration = max(durations)
-        if duration > max_seconds + 0.5:
-            raise VideoRejected(
-                N_("That video is longer than {limit} seconds."), "video_too_long", limit=int(max_seconds)
-            )
-        rotation = 0
-        return Probe(width, height, duration, rotation, bool(container.streams.audio), ctx.name or "")
+        return _inspect(container, max_seconds=max_seconds)
     finally:
         container.close()
+
+
+# Demuxers an upload may be read with, by the type its magic bytes gave (core.images.sniff_video).
+UPLOAD_DEMUXERS = {"video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm"}
+FIRST_PICTURE_PACKETS = 120
+
+
+def probe_upload(data: bytes, *, content_type: str, max_seconds: float) -> Probe:
+    """The cheap check made at upload time, before anything is stored.
+
+    Reads the container header with the demuxer of the sniffed type (an MP4 is never read
+    as anything else), applies :func:`probe`'s checks (a video track, at most ``max_seconds``
+    and :data:`MAX_SIDE`), then decodes the first picture only, from at most
+    :data:`FIRST_PICTURE_PACKETS` packets: a file whose video cannot be decoded at all is
+    refused here rather than in the job. The full decode (and the length measured while
+    decoding) still happens in the job. Raises :class:`VideoRejected`.
+    """
+    fmt = UPLOAD_DEMUXERS.get(content_type)
+    if fmt is None:
+        raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video")
+    container = _open(io.BytesIO(data), fmt)
+    try:
+        info = _inspect(container, max_seconds=max_seconds)
+        rotation = _first_picture_rotation(container)
+    except av.error.FFmpegError as exc:
+        raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video") from exc
+    finally:
+        container.close()
+    width, height = (info.height, info.width) if rotation in (90, 270) else (info.width, info.height)
+    return Probe(width, height, info.duration, rotation, info.has_audio, info.video_codec)
+
+
+def _first_picture_rotation(container: Any) -> int:
+    """Decode until the first picture comes out; its display rotation (0, 90, 180 or 270)."""
+    stream = container.streams.video[0]
+    for count, packet in enumerate(container.demux(stream), start=1):
+        for frame in packet.decode():  # the last, empty packet flushes the decoder
+            return int(getattr(frame, "rotation", 0) or 0) % 360
+        if count >= FIRST_PICTURE_PACKETS:
+            break
+    raise VideoRejected(N_("That file is not a video we can read, or it is damaged."), "invalid_video")
 
 
 def _target_size(width: int, height: int, max_height: int) -> tuple[int, int]:

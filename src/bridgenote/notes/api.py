@@ -14,6 +14,7 @@ from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import OK, ErrorResponse, IdPath, storable_text
 from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
+from bridgenote.media import service as media_service
 from bridgenote.notes import cards, service
 from bridgenote.notes.models import Board, Comment, MediaAttachment
 from bridgenote.notes.schemas import (
@@ -136,9 +137,8 @@ async def upload_media(
     settings = runtime.settings
     limit = max(settings.max_upload_bytes, settings.max_video_bytes)
     data = await file.read(limit + 1)
-    media = await service.store_upload(
-        session, viewer=viewer, storage=runtime.storage, settings=settings, data=data, alt_text=alt_text
-    )
+    # The media domain checks a video's header, stores through notes' store_upload and lists the files.
+    media = await media_service.accept_upload(session, runtime=runtime, viewer=viewer, data=data, alt_text=alt_text)
     return media_read(runtime.storage, media)
 
 

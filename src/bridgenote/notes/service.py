@@ -995,8 +995,9 @@ async def hashtag_notes(
 
 
 def media_url(storage: Storage, media: MediaAttachment) -> str | None:
-    """Public URL of an attachment's displayable file (``None`` while a video is private)."""
-    if media.kind == "image" or media.storage_key.startswith("m/"):
+    """Public URL of an attachment's displayable file (``None`` while a video is private):
+    a photo's master, a processed video's poster (its MP4 is in ``variants``)."""
+    if media.kind == "image":
         return storage.url(media.storage_key)
     poster = (media.variants or {}).get("poster")
     return storage.url(poster) if isinstance(poster, str) else None
