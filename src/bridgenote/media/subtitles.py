@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _TIME = re.compile(r"^\s*(?:(\d{1,3}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})\s*$")
@@ -67,6 +68,18 @@ def parse(text: str) -> list[Cue]:
     if not cues:
         raise SubtitleError("no cues")
     return cues
+
+
+def bilingual(cues: list[Cue], translations: Sequence[str | None]) -> list[Cue]:
+    """A bilingual track: each cue's original line(s) with its translation under it, same
+    timings. A cue whose translation failed (None) or needs none (the same text) keeps its
+    original alone. ``translations`` come from ``translation.service.translate_cues``."""
+    out = []
+    for cue, translated in zip(cues, translations, strict=True):
+        extra = (translated or "").strip()
+        text = f"{cue.text}\n{extra}" if extra and extra != cue.text.strip() else cue.text
+        out.append(Cue(cue.start, cue.end, text))
+    return out
 
 
 def to_webvtt(cues: list[Cue]) -> str:

@@ -75,10 +75,17 @@ class Masked:
         return not self.text.strip()
 
 
-def _spans(text: str) -> list[tuple[int, int, str]]:
+def numbers(text: str) -> list[str]:
+    """The numbers :func:`mask` would mask in ``text`` (digits with their separators), in order."""
+    return [text[start:end] for start, end, kind in _spans(text) if kind == "number"]
+
+
+def _spans(text: str, keep: frozenset[str] = frozenset()) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     for match in MASK_RE.finditer(text):
         kind = match.lastgroup or "item"
+        if kind in keep:
+            continue
         start, end = match.span()
         if kind == "url":
             # Trailing sentence punctuation belongs to the sentence, not the link.
@@ -99,8 +106,10 @@ def _merge(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int,
     return merged
 
 
-def mask(text: str) -> Masked:
-    spans = _merge(text, _spans(text))
+def mask(text: str, *, keep: frozenset[str] = frozenset()) -> Masked:
+    """Mask every item of ``text`` except the kinds in ``keep`` (``{"number"}``: numbers stay
+    in the text, for a translator that copies them, checked by the pipeline)."""
+    spans = _merge(text, _spans(text, keep))
     prefix_end, suffix_start = 0, len(text)
     if spans and not text[: spans[0][0]].strip():
         prefix_end = spans.pop(0)[1]

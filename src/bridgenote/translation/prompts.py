@@ -9,9 +9,11 @@ stored translations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-PROMPT_VERSION = 1
+# 2: numbers shown to the model (checked, masked on the retry); the strict line after the text.
+PROMPT_VERSION = 2
 
 LANGUAGE_NAMES = {"en": "English", "zh-Hans": "Simplified Chinese"}
 
@@ -48,13 +50,16 @@ def instruction(target: str) -> str:
 
 
 def user_turn(text: str, *, target: str, glossary: Sequence[tuple[str, str]] = (), strict: bool = False) -> str:
+    """The request's own turn. The strict line (retries only) comes after the text: put
+    between the instruction and an English text, the Chinese one made the default model
+    copy the English unchanged."""
     lines = [instruction(target)]
     if glossary:
         pairs = "; ".join(f"{term} = {translation}" for term, translation in glossary)
         lines.append(f"(Use these translations: {pairs}.)")
+    lines.append(text)
     if strict:
         lines.append(STRICT.get(target, ""))
-    lines.append(text)
     return "\n".join(line for line in lines if line)
 
 
@@ -70,11 +75,21 @@ def messages(
 
 
 _LEADS = ("translation:", "english:", "chinese:", "译文：", "翻译：", "译文:", "翻译:")
+# Our own instruction lines, which small models sometimes copy into the reply (the strict
+# retry's "全部译成简体中文……" in front of an untranslated sentence, for one).
+_ECHOES = (*STRICT.values(), *(instruction(target) for target in LANGUAGE_NAMES))
+_GLOSSARY_ECHO = re.compile(r"\(Use these translations:[^)\n]*\)\.?")
 
 
 def clean_reply(reply: str, source: str) -> str:
-    """Drop the wrappers small models add: a "Translation:" lead, quotes the source did not have."""
+    """Drop the wrappers small models add: a "Translation:" lead, quotes the source did not
+    have, and any of our instruction lines copied into the reply."""
     text = reply.strip()
+    for echo in _ECHOES:
+        if echo in text and echo not in source:
+            text = text.replace(echo, " ").strip()
+    if "(Use these translations:" not in source:
+        text = _GLOSSARY_ECHO.sub(" ", text).strip()
     lowered = text.lower()
     for lead in _LEADS:
         if lowered.startswith(lead):

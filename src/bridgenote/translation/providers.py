@@ -94,17 +94,33 @@ def approx_tokens(text: str) -> int:
 
 # ---------------------------------------------------------------- llamacpp
 
+# A light repeat penalty keeps a small model from looping.
+REPEAT_PENALTY = 1.05
+
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 class _LoadedModel:
     """One llama.cpp context per model file per process, shared by every runtime, used by
-    one translation at a time (a context is not reentrant). Keeping it loaded keeps the
-    evaluated system prompt in its KV cache across requests."""
+    one translation at a time (a context is not reentrant).
+
+    Where the time goes, and what keeps it down:
+
+    * Loading (a second or two) and evaluating the fixed prompt prefix (the system message
+      and the worked examples, about 250 tokens: seconds on a small CPU) happen once per
+      process, here. llama.cpp keeps the evaluated tokens in the KV cache and
+      ``Llama.generate`` reuses the longest common prefix of the next prompt, so each
+      request evaluates only its own user turn; this object must therefore live as long as
+      the process and nothing else may run prompts through it.
+    * The CJK ban list (a pass over the vocabulary) is built here too, not on the first
+      English request.
+    * ``max_tokens`` is bounded by the input's length (:func:`output_token_bound`).
+    """
 
     def __init__(self, path: Path, *, threads: int, context_tokens: int) -> None:
         from llama_cpp import Llama
 
+        started = time.perf_counter()
         self.llm = Llama(
             model_path=str(path),
             n_ctx=context_tokens,
@@ -116,6 +132,35 @@ class _LoadedModel:
         self.lock = threading.Lock()
         self.context_tokens = context_tokens
         self._no_cjk: Any = None
+        # Tokens evaluated so far; the last completion's prompt, and how much of it was evaluated.
+        self.evaluated_tokens = 0
+        self.last_prompt_tokens = 0
+        self.last_prompt_evaluated = 0
+        self._count_evaluations()
+        self._cjk_tokens()
+        self._warm()
+        self.load_seconds = time.perf_counter() - started
+
+    def _warm(self) -> None:
+        """Evaluate the fixed prompt prefix into the KV cache before the first request."""
+        with self.lock:
+            self.llm.create_chat_completion(
+                messages=prompts.messages("ok", target="en"),  # type: ignore[arg-type]
+                temperature=0.0,
+                top_k=1,
+                max_tokens=1,
+            )
+
+    def _count_evaluations(self) -> None:
+        """Count the tokens llama.cpp evaluates (prompt suffix and generated tokens): with the
+        prefix cached, a request costs its own user turn and its output, not the whole prompt."""
+        evaluate = self.llm.eval
+
+        def counting(tokens: Any) -> None:
+            self.evaluated_tokens += len(tokens)
+            evaluate(tokens)
+
+        self.llm.eval = counting  # type: ignore[method-assign]
 
     def _cjk_tokens(self) -> Any:
         """Ids of vocabulary entries that spell CJK text (or the UTF-8 lead bytes of it, since
@@ -148,14 +193,20 @@ class _LoadedModel:
                 processors = LogitsProcessorList([no_cjk])
             input_tokens = len(self.llm.tokenize(request.text.encode("utf-8"), add_bos=False))
             bound = min(output_token_bound(input_tokens), self.context_tokens // 2)
+            before = self.evaluated_tokens
             result: Any = self.llm.create_chat_completion(
                 messages=turns,  # type: ignore[arg-type]
                 temperature=0.0,
                 top_k=1,
                 max_tokens=bound,
-                repeat_penalty=1.05,
+                repeat_penalty=REPEAT_PENALTY,
                 logits_processor=processors,
             )
+            usage = result.get("usage", {})
+            self.last_prompt_tokens = int(usage.get("prompt_tokens", 0))
+            # Each generated token but the last is fed back: what is left is the prompt's
+            # uncached suffix (give or take the one token llama.cpp replays).
+            self.last_prompt_evaluated = max(0, self.evaluated_tokens - before - int(usage.get("completion_tokens", 0)))
         choice = result["choices"][0]
         text = str(choice["message"]["content"] or "")
         return Output(text=prompts.clean_reply(text, request.text), truncated=choice.get("finish_reason") == "length")
@@ -433,8 +484,23 @@ class DisabledProvider:
         )
 
 
+def default_threads() -> int:
+    """Half the usable cores, at least one.
+
+    llama.cpp's threads spin at a barrier after every step. When they have no core to
+    themselves - the embedded tier runs the web process, the database and the job worker on
+    the same two cores - every token waits for a descheduled peer: on a loaded 2-core VM,
+    2 threads decoded 4 to 15 times slower than 1 (bench/README.md). Set ``THREADS`` to the
+    core count on a machine that does nothing else."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // 2)
+
+
 def build(settings: TranslationSettings, *, models_dir: Path) -> Provider:
-    threads = settings.threads or max(1, os.cpu_count() or 1)
+    threads = settings.threads or default_threads()
     match settings.provider:
         case "llamacpp":
             return LlamaCppProvider(

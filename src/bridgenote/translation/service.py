@@ -8,7 +8,8 @@ For other domains:
   for an object (moderation's review queue, search indexing), without a viewer check;
 * ``request_translation(session, settings=..., kind=..., object_id=..., target=...)``: queue one;
 * ``register_subject(kind, loader)``: make a new kind translatable (chat messages);
-* ``translate_cues(...)``: subtitle cue texts (media builds the bilingual WebVTT track from them).
+* ``translate_cues(db, ...)``: subtitle cue texts, stored like any other text (media builds the
+  bilingual WebVTT track from them with ``media.subtitles.bilingual``).
 
 Translations are keyed by the text's sha256, source, target and engine (provider, model
 hash, prompt version), so every viewer shares them and an edit misses. Slow work (the
@@ -531,57 +532,90 @@ async def translations_for(
 
 
 async def translate_cues(
-    session: AsyncSession, *, settings: Settings, texts: Sequence[str], target: str, source: str | None = None
+    db: Any, *, settings: Settings, texts: Sequence[str], target: str, source: str | None = None
 ) -> list[str | None]:
-    """Translations of subtitle cue texts (None where a cue failed), reusing stored ones.
+    """Translations of subtitle cue texts, in order: the text itself where none is needed,
+    None where a cue failed. For media's bilingual tracks (``media.subtitles.bilingual``).
 
-    Runs the provider: call it from a job, not inside a write transaction on SQLite. New
-    translations are added to ``session``.
+    ``db`` is the runtime's database (``runtime.db``). Stored translations are looked up in a
+    read transaction, the model runs with no transaction open (a repeated cue once), and the
+    new rows are stored in a short write transaction of their own: a video's hundreds of cues
+    never hold SQLite's write lock while the model works. Call it from a job, outside the
+    job's own transaction. Raises ``ProviderUnavailable``.
     """
     provider = engine_for(settings).provider
-    results: list[str | None] = []
+    engine = provider.engine
+    plans = []
     for text in texts:
         plan = _field_plan("cue", text, target=target)
         if source is not None and plan.status == "pending":
             plan.source = source
-        if plan.status in ("not_needed", "unsupported"):
-            results.append(text)
+        plans.append(plan)
+    pending = [p for p in plans if p.status == "pending"]
+    stored: dict[tuple[str, str], StoredTranslation] = {}
+    terms: dict[str, list[glossary.Term]] = {}
+    if pending:
+        async with db.transaction(write=False) as read:
+            rows = await read.scalars(
+                select(StoredTranslation).where(
+                    StoredTranslation.content_hash.in_({p.content_hash for p in pending}),
+                    StoredTranslation.target == target,
+                    StoredTranslation.engine == engine,
+                )
+            )
+            stored = {(r.content_hash, r.source): r for r in rows}
+            for pair_source in {_pair_source(p.source) for p in pending}:
+                terms[pair_source] = await glossary_terms(read, source=pair_source, target=target)
+    results: list[str | None] = []
+    made: dict[tuple[str, str], translator.Outcome] = {}
+    for plan in plans:
+        if plan.status != "pending":
+            results.append(plan.original)
             continue
-        row = await session.scalar(
-            select(StoredTranslation).where(
-                StoredTranslation.content_hash == plan.content_hash,
-                StoredTranslation.source == _canonical_source(plan.source),
-                StoredTranslation.target == target,
-                StoredTranslation.engine == provider.engine,
-            )
-        )
-        if row is None:
+        key = (plan.content_hash, _canonical_source(plan.source))
+        row = stored.get(key)
+        if row is not None:
+            results.append(row.text if row.status == "done" else None)
+            continue
+        outcome = made.get(key)
+        if outcome is None:
             assert plan.source is not None
-            terms = await glossary_terms(session, source=_pair_source(plan.source), target=target)
-            outcome = await translator.translate_text(
-                provider, text, source=plan.source, target=target, terms=terms, segments=plan.segments
-            )
-            if outcome.status == "not_needed":
-                results.append(text)
-                continue
-            await insert_ignore(
-                session,
-                StoredTranslation,
-                {
-                    "id": new_id(),
-                    "content_hash": plan.content_hash,
-                    "source": plan.source,
-                    "target": target,
-                    "engine": provider.engine,
-                    "status": outcome.status,
-                    "text": outcome.text,
-                    "failure_reason": outcome.reason,
-                    "created_at": utcnow(),
-                },
-            )
-            results.append(outcome.text)
-        else:
-            results.append(row.text)
+            try:
+                outcome = await translator.translate_text(
+                    provider,
+                    plan.original,
+                    source=plan.source,
+                    target=target,
+                    terms=terms.get(_pair_source(plan.source), []),
+                    segments=plan.segments,
+                    chunk_chars=settings.translation.max_chunk_chars,
+                    max_chars=settings.translation.max_text_chars,
+                )
+            except ProviderUnavailable:
+                raise
+            except AppError as exc:
+                outcome = translator.Outcome("failed", None, engine, reason=exc.code)
+            made[key] = outcome
+        results.append(outcome.text if outcome.status in ("done", "not_needed") else None)
+    rows_to_store = [(key, outcome) for key, outcome in made.items() if outcome.status != "not_needed"]
+    if rows_to_store:
+        async with db.transaction() as write:
+            for (digest, plan_source), outcome in rows_to_store:
+                await insert_ignore(
+                    write,
+                    StoredTranslation,
+                    {
+                        "id": new_id(),
+                        "content_hash": digest,
+                        "source": plan_source,
+                        "target": target,
+                        "engine": engine,
+                        "status": "done" if outcome.status == "done" else "failed",
+                        "text": outcome.text if outcome.status == "done" else None,
+                        "failure_reason": outcome.reason,
+                        "created_at": utcnow(),
+                    },
+                )
     return results
 
 
