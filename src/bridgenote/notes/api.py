@@ -16,7 +16,7 @@ from bridgenote.core.storage import Storage
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep, rate_limit
 from bridgenote.media import service as media_service
 from bridgenote.notes import cards, service
-from bridgenote.notes.models import Board, Comment, MediaAttachment
+from bridgenote.notes.models import Comment, MediaAttachment
 from bridgenote.notes.schemas import (
     BoardCreate,
     BoardRead,
@@ -95,27 +95,6 @@ async def comment_reads(
         )
 
     return [one(root, replies) for root, replies in threads]
-
-
-async def board_reads(
-    session: AsyncSession, *, viewer: Viewer, storage: Storage, boards: Sequence[Board]
-) -> list[BoardRead]:
-    owners = await accounts_service.briefs(session, storage=storage, user_ids=list({b.owner_id for b in boards}))
-    covers = await service.board_covers(session, storage=storage, boards=boards, viewer=viewer)
-    return [
-        BoardRead(
-            id=b.id,
-            owner=owners[b.owner_id],
-            title=b.title,
-            description=b.description,
-            is_private=b.is_private,
-            is_default=b.is_default,
-            note_count=b.note_count,
-            created_at=b.created_at,
-            cover_url=covers.get(b.id),
-        )
-        for b in boards
-    ]
 
 
 # ---------------------------------------------------------------- uploads
@@ -212,7 +191,7 @@ async def save_note(
     board = await service.save_note(session, viewer=viewer, note_id=note_id, board_id=data.board_id if data else None)
     cards.forget_after_commit(session, runtime, note_id)
     await session.refresh(board)
-    return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
+    return (await service.board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
 
 @router.delete("/notes/{note_id}/save", response_model=OK, tags=["boards"])
@@ -303,13 +282,13 @@ async def unlike_comment(comment_id: IdPath, viewer: UserDep, session: SessionDe
 @router.post("/boards", status_code=status.HTTP_201_CREATED, response_model=BoardRead, tags=["boards"])
 async def create_board(data: BoardCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> BoardRead:
     board = await service.create_board(session, viewer=viewer, data=data)
-    return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
+    return (await service.board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
 
 @router.get("/boards/{board_id}", response_model=BoardRead, tags=["boards"])
 async def get_board(board_id: IdPath, viewer: ViewerDep, session: SessionDep, runtime: RuntimeDep) -> BoardRead:
     board = await service.access_board(session, viewer=viewer, board_id=board_id)
-    return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
+    return (await service.board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
 
 @router.patch("/boards/{board_id}", response_model=BoardRead, tags=["boards"])
@@ -317,7 +296,7 @@ async def update_board(
     board_id: IdPath, data: BoardUpdate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
 ) -> BoardRead:
     board = await service.update_board(session, viewer=viewer, board_id=board_id, data=data)
-    return (await board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
+    return (await service.board_reads(session, viewer=viewer, storage=runtime.storage, boards=[board]))[0]
 
 
 @router.delete("/boards/{board_id}", response_model=OK, tags=["boards"])
@@ -349,7 +328,7 @@ async def user_boards(
     limit: Limit = None,
 ) -> Page[BoardRead]:
     page = await service.list_boards(session, viewer=viewer, username=username, cursor=cursor, limit=limit)
-    items = await board_reads(session, viewer=viewer, storage=runtime.storage, boards=page.items)
+    items = await service.board_reads(session, viewer=viewer, storage=runtime.storage, boards=page.items)
     return Page[BoardRead](items=items, next_cursor=page.next_cursor)
 
 

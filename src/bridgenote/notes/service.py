@@ -54,7 +54,7 @@ from bridgenote.notes.models import (
     NoteHashtag,
     NoteRegionLimit,
 )
-from bridgenote.notes.schemas import BoardCreate, BoardUpdate, CommentCreate, NoteCreate, NoteUpdate
+from bridgenote.notes.schemas import BoardCreate, BoardRead, BoardUpdate, CommentCreate, NoteCreate, NoteUpdate
 
 DEFAULT_BOARD_TITLE = "Saved"
 MAX_BOARDS = 200
@@ -412,12 +412,16 @@ async def set_visibility(
         note.state_reason = reason
     if limited_regions is not None:
         await session.execute(delete(NoteRegionLimit).where(NoteRegionLimit.note_id == note_id))
-        for region in sorted({r.strip().upper() for r in limited_regions if r.strip()}):
-            session.add(NoteRegionLimit(note_id=note_id, region=region))
+        session.add_all(NoteRegionLimit(note_id=note_id, region=r) for r in _region_codes(limited_regions))
     if labels is not None:
         note.labels = sorted(set(labels))
     await session.flush()
     return note
+
+
+def _region_codes(regions: Sequence[str]) -> list[str]:
+    """Region codes as stored: trimmed, upper-case, each once."""
+    return sorted({r.strip().upper() for r in regions if r.strip()})
 
 
 async def note_regions(session: AsyncSession, *, note_id: int) -> list[str]:
@@ -463,8 +467,7 @@ async def set_comment_state(
         comment.state_reason = reason
     if limited_regions is not None:
         await session.execute(delete(CommentRegionLimit).where(CommentRegionLimit.comment_id == comment_id))
-        for region in sorted({r.strip().upper() for r in limited_regions if r.strip()}):
-            session.add(CommentRegionLimit(comment_id=comment_id, region=region))
+        session.add_all(CommentRegionLimit(comment_id=comment_id, region=r) for r in _region_codes(limited_regions))
     await session.flush()
     return comment
 
@@ -646,6 +649,30 @@ async def list_boards(
     return Window[Board](
         items=list(rows[:n]), next_cursor=next_cursor_for(rows, n, lambda b: MAX_ID if b.is_default else b.id)
     )
+
+
+async def board_reads(
+    session: AsyncSession, *, viewer: Viewer, storage: Storage, boards: Sequence[Board]
+) -> list[BoardRead]:
+    """Boards as the API shows them (owner brief, the cover ``viewer`` may see), in order;
+    a board whose owner has no brief any more (deleted meanwhile) is left out."""
+    owners = await accounts_service.briefs(session, storage=storage, user_ids=list({b.owner_id for b in boards}))
+    covers = await board_covers(session, storage=storage, boards=boards, viewer=viewer)
+    return [
+        BoardRead(
+            id=b.id,
+            owner=owners[b.owner_id],
+            title=b.title,
+            description=b.description,
+            is_private=b.is_private,
+            is_default=b.is_default,
+            note_count=b.note_count,
+            created_at=b.created_at,
+            cover_url=covers.get(b.id),
+        )
+        for b in boards
+        if b.owner_id in owners
+    ]
 
 
 async def board_covers(

@@ -1,20 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
-from bridgenote.core.auth import Viewer
 from bridgenote.core.db import on_commit
-from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import OK, ErrorResponse
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep
 from bridgenote.notes import service as notes_service
-from bridgenote.notes.schemas import BoardRead
 from bridgenote.search import service
 from bridgenote.search.schemas import (
     RecentSearchesRead,
@@ -100,7 +95,9 @@ async def search(
     if result.boards:
         payload["boards"] = [
             b.model_dump(mode="json")
-            for b in await _board_reads(session, runtime=runtime, viewer=viewer, boards=result.boards)
+            for b in await notes_service.board_reads(
+                session, viewer=viewer, storage=runtime.storage, boards=result.boards
+            )
         ]
     if result.query.text and cursor is None:
 
@@ -109,31 +106,6 @@ async def search(
 
         on_commit(session, record)
     return _json(payload)
-
-
-async def _board_reads(
-    session: AsyncSession, *, runtime: Runtime, viewer: Viewer, boards: Sequence[Any]
-) -> list[BoardRead]:
-    """The same ``BoardRead`` as ``GET /boards/{id}`` (owner brief, cover the reader may see)."""
-    owners = await accounts_service.briefs(
-        session, storage=runtime.storage, user_ids=list({b.owner_id for b in boards})
-    )
-    covers = await notes_service.board_covers(session, storage=runtime.storage, boards=boards, viewer=viewer)
-    return [
-        BoardRead(
-            id=b.id,
-            owner=owners[b.owner_id],
-            title=b.title,
-            description=b.description,
-            is_private=b.is_private,
-            is_default=b.is_default,
-            note_count=b.note_count,
-            created_at=b.created_at,
-            cover_url=covers.get(b.id),
-        )
-        for b in boards
-        if b.owner_id in owners
-    ]
 
 
 @router.get("/search/suggestions", response_model=SuggestionsRead)
