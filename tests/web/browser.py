@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from PIL import Image
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -113,3 +115,36 @@ def api_token(url: str, username: str, password: str = PASSWORD) -> httpx.Client
     )
     r.raise_for_status()
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {r.json()['token']}"}, timeout=60)
+
+
+# Every browser test module: marked, and skipped with the reason where Chromium is missing.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (make test installs it)"),
+]
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, closed afterwards."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def new_page(browser: Browser, server: str, *, locale: str = "en-GB", width: int = 1280) -> Page:
+    """A page in a fresh context on ``server``; ``page.errors`` collects script errors and dialogs."""
+    context: BrowserContext = await browser.new_context(
+        base_url=server, locale=locale, viewport={"width": width, "height": 900}
+    )
+    context.set_default_timeout(30_000)  # the test machine may be busy
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    page.errors = errors  # type: ignore[attr-defined]
+    return page

@@ -11,16 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.translation import fakes as libretranslate
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, api_token, live_server, photo
+from tests.web.browser import BROWSER_MARKS, PASSWORD, api_token, chromium, live_server, new_page, photo
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing (make test installs it)"),
-]
+pytestmark = BROWSER_MARKS
 
 # Assertions wait longer than Playwright's 5 s: the test machine may be busy.
 expect.set_options(timeout=20_000)
@@ -60,23 +56,8 @@ def api(server: str) -> Iterator[Callable[[str], httpx.Client]]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
-
-
-async def new_page(browser: Browser, server: str, *, locale: str = "en-GB", width: int = 1280) -> Page:
-    context: BrowserContext = await browser.new_context(
-        base_url=server, locale=locale, viewport={"width": width, "height": 900}
-    )
-    context.set_default_timeout(30_000)  # the test machine may be busy
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-    page.errors = errors  # type: ignore[attr-defined]
-    return page
+    async with chromium() as launched:
+        yield launched
 
 
 async def sign_up(page: Page, username: str, *, onboarding: bool = False) -> None:
