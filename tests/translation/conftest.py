@@ -13,12 +13,20 @@ import pytest
 from bridgenote.accounts.models import User
 from bridgenote.config import Settings, TranslationSettings
 from bridgenote.core.runtime import Runtime
+from bridgenote.translation import install
+from bridgenote.translation.catalog import get_spec
 from tests.conftest import make_settings
 from tests.factories import create_user
 from tests.translation.fakes import FakeLibreTranslate, serve
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_MODELS = REPO / "var" / "models"
+SMALL_MODEL = get_spec("small")
+needs_small_model = pytest.mark.skipif(
+    install.model_state(SMALL_MODEL, REPO_MODELS) != "ready",
+    reason="the small GGUF model is not installed in var/models (make test installs it: "
+    "bridgenote models install --model small --dir var/models)",
+)
 
 
 @pytest.fixture

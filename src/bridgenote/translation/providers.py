@@ -461,6 +461,8 @@ class CTranslate2Provider:
             return await asyncio.wait_for(asyncio.to_thread(run), timeout=self.timeout)
         except TimeoutError:
             raise ProviderUnavailable("CTranslate2 timed out") from None
+        except (OSError, ValueError, RuntimeError) as exc:  # a corrupt or unloadable model folder
+            raise ProviderUnavailable(f"CTranslate2 failed: {exc}", retry_after=60) from exc
 
 
 # ---------------------------------------------------------------- choice by settings
