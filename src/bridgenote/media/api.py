@@ -92,7 +92,8 @@ async def put_subtitles(
     media_id: IdPath, data: SubtitleCreate, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
 ) -> SubtitleRead:
     """Add or replace the author's subtitle track in one language (SRT or WebVTT; stored as
-    sanitised WebVTT)."""
+    sanitised WebVTT). A bilingual track (each line over its machine translation) into each
+    other site language follows in the background, as its own track (``source: translation``)."""
     track = await service.add_subtitles(session, runtime=runtime, viewer=viewer, media_id=media_id, data=data)
     return SubtitleRead.model_validate(
         {
@@ -106,6 +107,9 @@ async def put_subtitles(
 
 
 @router.delete("/media/{media_id}/subtitles/{language}", response_model=OK)
-async def delete_subtitles(media_id: IdPath, language: str, viewer: UserDep, session: SessionDep) -> OK:
-    await service.delete_subtitles(session, viewer=viewer, media_id=media_id, language=language)
+async def delete_subtitles(
+    media_id: IdPath, language: str, viewer: UserDep, session: SessionDep, runtime: RuntimeDep
+) -> OK:
+    """Delete the author's track in one language, and the machine-translated tracks made from it."""
+    await service.delete_subtitles(session, viewer=viewer, media_id=media_id, language=language, runtime=runtime)
     return OK()

@@ -27,17 +27,20 @@ import concurrent.futures
 import hashlib
 import logging
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from babel import Locale, UnknownLocaleError
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.core import images
 from bridgenote.core.auth import Viewer
 from bridgenote.core.db import utcnow
 from bridgenote.core.errors import AppError, BadRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMedia
+from bridgenote.core.events import publish
 from bridgenote.core.i18n import N_, gettext
 from bridgenote.core.jobs import enqueue, insert_ignore
 from bridgenote.core.storage import Storage
@@ -647,6 +650,25 @@ async def original_file(session: AsyncSession, *, storage: Storage, viewer: View
 
 # ---------------------------------------------------------------- subtitles
 
+# Published after an author stores (or replaces) a track; translation subscribes and builds
+# the bilingual tracks. Media never imports its subscriber.
+SUBTITLES_STORED = "media.subtitles_stored"
+
+
+@dataclass(frozen=True)
+class AuthorTrack:
+    """An author's stored track as cues, for building its translated tracks. ``key`` names
+    the stored file, which is content-addressed: the same key means the same text."""
+
+    media_id: int
+    language: str
+    key: str
+    cues: tuple[subtitles.Cue, ...]
+
+    @property
+    def texts(self) -> list[str]:
+        return [cue.text for cue in self.cues]
+
 
 async def add_subtitles(
     session: AsyncSession, *, runtime: Any, viewer: Viewer, media_id: int, data: SubtitleCreate
@@ -671,7 +693,11 @@ async def store_subtitle_track(
     source: str = "author",
 ) -> MediaSubtitle:
     """Sanitise and store one track. The hook for machine-translated tracks as well
-    (``source="translation"``): a translated track never replaces the author's own."""
+    (``source="translation"``): a translated track never replaces the author's own.
+
+    An author's track publishes ``media.subtitles_stored`` (after commit, translation builds
+    the bilingual tracks from it). When its text changed, the translated tracks made from
+    the old text go at once: a bilingual track must never pair new lines with old ones."""
     conf = runtime.settings.media
     if len(text.encode("utf-8")) > conf.max_subtitle_bytes:
         raise BadRequest(
@@ -683,6 +709,38 @@ async def store_subtitle_track(
         cues = subtitles.parse(text)
     except subtitles.SubtitleError as exc:
         raise BadRequest("That is not a valid SRT or WebVTT subtitle file.", code="invalid_subtitles") from exc
+    before = await session.scalar(_author_track_key(media_id, language)) if source == "author" else None
+    track = await _store_cues(
+        session, runtime=runtime, media_id=media_id, language=language, label=label, cues=cues, source=source
+    )
+    if source == "author":
+        dropped = before is not None and before != track.storage_key
+        if dropped:
+            dropped = await _drop_translations(session, media_id=media_id, language=language)
+        # Every store publishes, even of the same text: re-sending a track is how an author
+        # retries after the translator was down for good; the job then finds the stored
+        # translations and writes nothing new.
+        await _publish_stored(session, media_id=media_id, only=None if dropped else language)
+    return track
+
+
+def _author_track_key(media_id: int, language: str) -> Any:
+    return select(MediaSubtitle.storage_key).where(
+        MediaSubtitle.media_id == media_id, MediaSubtitle.language == language, MediaSubtitle.source == "author"
+    )
+
+
+async def _store_cues(
+    session: AsyncSession,
+    *,
+    runtime: Any,
+    media_id: int,
+    language: str,
+    label: str,
+    cues: list[subtitles.Cue],
+    source: str,
+) -> MediaSubtitle:
+    conf = runtime.settings.media
     existing = (await session.scalars(select(MediaSubtitle).where(MediaSubtitle.media_id == media_id))).all()
     replaced = next((t for t in existing if t.language == language and t.source == source), None)
     if replaced is None and len(existing) >= conf.max_subtitle_tracks:
@@ -691,8 +749,11 @@ async def store_subtitle_track(
         )
     body = subtitles.to_webvtt(cues).encode("utf-8")
     key = content_key(body, "vtt")
+    if replaced is not None and replaced.storage_key == key and replaced.label == label:
+        return replaced  # the same text again: nothing to write (a job run twice stays a no-op)
     await _remember(session, media_id, [(key, "subtitle")])
     await runtime.storage.put(key, body, content_type="text/vtt")
+    await notes_service.media_changed(session, runtime=runtime, media_id=media_id)
     if replaced is not None:
         old, replaced.label, replaced.storage_key = replaced.storage_key, label, key
         await session.flush()
@@ -705,7 +766,40 @@ async def store_subtitle_track(
     return track
 
 
-async def delete_subtitles(session: AsyncSession, *, viewer: Viewer, media_id: int, language: str) -> None:
+async def _drop_translations(session: AsyncSession, *, media_id: int, language: str) -> bool:
+    """Remove the translated tracks that may have been made from the author's ``language``
+    track: those in any other language. A track does not record which author track it
+    came from; with two author tracks this may take one made from the other, so the
+    caller republishes the remaining author tracks and their translations come back."""
+    stale = (
+        MediaSubtitle.media_id == media_id,
+        MediaSubtitle.source == "translation",
+        MediaSubtitle.language != language,
+    )
+    keys = list(await session.scalars(select(MediaSubtitle.storage_key).where(*stale)))
+    if not keys:
+        return False
+    await session.execute(delete(MediaSubtitle).where(*stale))
+    await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": keys})
+    return True
+
+
+async def _publish_stored(session: AsyncSession, *, media_id: int, only: str | None) -> None:
+    """``media.subtitles_stored`` for the author's track in ``only``, or for each of them."""
+    query = select(MediaSubtitle.language, MediaSubtitle.storage_key).where(
+        MediaSubtitle.media_id == media_id, MediaSubtitle.source == "author"
+    )
+    if only is not None:
+        query = query.where(MediaSubtitle.language == only)
+    for language, key in (await session.execute(query.order_by(MediaSubtitle.language))).all():
+        await publish(session, SUBTITLES_STORED, {"media_id": media_id, "language": language, "key": key})
+
+
+async def delete_subtitles(
+    session: AsyncSession, *, viewer: Viewer, media_id: int, language: str, runtime: Any = None
+) -> None:
+    """The author deletes their track of one language; the translated tracks made from it go
+    with it, in the same transaction (their files after commit)."""
     await _own_media(session, viewer=viewer, media_id=media_id)
     track = (
         MediaSubtitle.media_id == media_id,
@@ -717,19 +811,109 @@ async def delete_subtitles(session: AsyncSession, *, viewer: Viewer, media_id: i
     if not getattr(result, "rowcount", 0):
         raise NotFound("That subtitle track does not exist.", code="subtitles_not_found")
     await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": keys})
+    if await _drop_translations(session, media_id=media_id, language=language):
+        await _publish_stored(session, media_id=media_id, only=None)
+    if runtime is not None:
+        await notes_service.media_changed(session, runtime=runtime, media_id=media_id)
+
+
+async def author_track(session: AsyncSession, *, storage: Storage, media_id: int, language: str) -> AuthorTrack | None:
+    """The author's track in ``language`` as cues (for translation's job); None when it is gone."""
+    key = await session.scalar(_author_track_key(media_id, language))
+    if key is None:
+        return None
+    try:
+        data = await storage.get(key)
+    except FileNotFoundError:
+        return None
+    try:
+        cues = subtitles.parse(data.decode("utf-8", "replace"))
+    except subtitles.SubtitleError:
+        return None  # not a file this code wrote
+    return AuthorTrack(media_id, language, key, tuple(cues))
+
+
+def _autonym(tag: str) -> str:
+    """A language named in itself ("中文", "English"): a stored label is the same for every
+    viewer, so it cannot be in the viewer's language."""
+    try:
+        locale = Locale.parse(tag.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return tag
+    name = locale.languages.get(locale.language) or tag
+    return str(name)
+
+
+def translated_label(source: str, target: str) -> str:
+    """The label of a bilingual track: original first, as on screen ("中文 / English")."""
+    return f"{_autonym(source)} / {_autonym(target)}"[:100]
+
+
+async def store_translated_track(
+    session: AsyncSession, *, runtime: Any, track: AuthorTrack, target: str, translations: Sequence[str | None]
+) -> MediaSubtitle | None:
+    """Store the bilingual track of ``track`` in ``target`` (``source="translation"``): each
+    cue's original line over its translation, the same timings; a cue without a translation
+    keeps its original alone. ``translations`` are ``translation_service.translate_cues``'s,
+    in cue order. Call it in a write transaction (the job's).
+
+    Nothing is stored when the author's track has changed or gone since ``track`` was read
+    (the newer text has its own job), or when not one cue got a translation (a copy of the
+    original labelled as bilingual would only mislead); a translated track from older text
+    is then removed. Returns the stored track, or None."""
+    # Locked on PostgreSQL: an author replacing the track waits for this store, or this
+    # store sees the new key and gives way (SQLite serialises writers anyway).
+    current = await session.scalar(_author_track_key(track.media_id, track.language).with_for_update())
+    if current != track.key:
+        return None
+    cues = subtitles.bilingual(list(track.cues), translations)
+    if cues == list(track.cues):
+        await _drop_translated(session, runtime=runtime, media_id=track.media_id, target=target)
+        return None
+    try:
+        return await _store_cues(
+            session,
+            runtime=runtime,
+            media_id=track.media_id,
+            language=target,
+            label=translated_label(track.language, target),
+            cues=cues,
+            source="translation",
+        )
+    except BadRequest as exc:  # the video already has as many tracks as allowed
+        log.warning("media %s: translated subtitles in %s not stored: %s", track.media_id, target, exc.code)
+        return None
+
+
+async def _drop_translated(session: AsyncSession, *, runtime: Any, media_id: int, target: str) -> None:
+    where = (
+        MediaSubtitle.media_id == media_id,
+        MediaSubtitle.language == target,
+        MediaSubtitle.source == "translation",
+    )
+    keys = list(await session.scalars(select(MediaSubtitle.storage_key).where(*where)))
+    if keys:
+        await session.execute(delete(MediaSubtitle).where(*where))
+        await enqueue(session, DROP_JOB, {"media_id": media_id, "keys": keys})
+        await notes_service.media_changed(session, runtime=runtime, media_id=media_id)
 
 
 async def subtitle_tracks(
-    session: AsyncSession, *, storage: Storage, media_ids: list[int]
+    session: AsyncSession, *, storage: Storage, media_ids: Sequence[int]
 ) -> dict[int, list[dict[str, Any]]]:
-    """``<track>`` data per upload, in one query (for note cards and the status endpoint)."""
+    """``<track>`` data per upload, in one query (for note cards and the status endpoint):
+    the author's tracks first, then the machine-translated ones (``source="translation"``)."""
     tracks: dict[int, list[dict[str, Any]]] = {}
     if not media_ids:
         return tracks
     rows = await session.scalars(
         select(MediaSubtitle)
-        .where(MediaSubtitle.media_id.in_(media_ids))
-        .order_by(MediaSubtitle.media_id, MediaSubtitle.source, MediaSubtitle.language)
+        .where(MediaSubtitle.media_id.in_(list(media_ids)))
+        .order_by(
+            MediaSubtitle.media_id,
+            case((MediaSubtitle.source == "author", 0), else_=1),
+            MediaSubtitle.language,
+        )
     )
     for t in rows:
         tracks.setdefault(t.media_id, []).append(

@@ -76,10 +76,18 @@ def bilingual(cues: list[Cue], translations: Sequence[str | None]) -> list[Cue]:
     original alone. ``translations`` come from ``translation.service.translate_cues``."""
     out = []
     for cue, translated in zip(cues, translations, strict=True):
-        extra = (translated or "").strip()
+        extra = _plain(translated or "")
         text = f"{cue.text}\n{extra}" if extra and extra != cue.text.strip() else cue.text
         out.append(Cue(cue.start, cue.end, text))
     return out
+
+
+def _plain(text: str) -> str:
+    """A model's output as one cue's lines: a blank line would end the cue early in a player
+    and leave the rest as a stray block, and the original is already capped, so its
+    translation is capped the same way."""
+    lines = ("".join(ch for ch in line if ch.isprintable()).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)[:MAX_CUE_CHARS]
 
 
 def to_webvtt(cues: list[Cue]) -> str:

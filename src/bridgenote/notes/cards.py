@@ -27,6 +27,7 @@ from bridgenote.core.cache import TTLCache
 from bridgenote.core.db import on_commit
 from bridgenote.core.images import public_variants
 from bridgenote.core.storage import Storage
+from bridgenote.media import service as media_service
 from bridgenote.notes import policy
 from bridgenote.notes.models import (
     BoardNote,
@@ -68,6 +69,7 @@ def media_json(storage: Storage, m: MediaAttachment) -> dict[str, Any]:
         # The media pipeline's variants as URLs: <picture> sources (AVIF, WebP) and the JPEG
         # <img> srcset; for a video its MP4, HLS and poster. None until they are ready.
         **{k: v for k, v in public_variants(m.variants, storage.url).items() if k != "variants"},
+        "subtitles": [],  # a video's <track>s, filled in by build_cards
     }
 
 
@@ -78,10 +80,18 @@ async def build_cards(session: AsyncSession, *, storage: Storage, note_ids: Sequ
     notes = (await session.scalars(select(Note).where(Note.id.in_(note_ids)))).all()
     ids = [n.id for n in notes]
     media: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    videos: dict[int, dict[str, Any]] = {}
     for m in await session.scalars(
         select(MediaAttachment).where(MediaAttachment.note_id.in_(ids)).order_by(MediaAttachment.position)
     ):
-        media[m.note_id or 0].append(media_json(storage, m))
+        item = media_json(storage, m)
+        media[m.note_id or 0].append(item)
+        if m.kind == "video":
+            videos[m.id] = item
+    if videos:  # one query per page, and none for a page of photos
+        tracks = await media_service.subtitle_tracks(session, storage=storage, media_ids=list(videos))
+        for media_id, item in videos.items():
+            item["subtitles"] = tracks.get(media_id, [])
     tags: dict[int, list[dict[str, str]]] = defaultdict(list)
     rows = await session.execute(
         select(NoteHashtag.note_id, NoteHashtag.display_name, Hashtag.key)

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from bridgenote.accounts.service import UserBrief
 from bridgenote.core.schemas import Id, ReadSchema, Schema
 from bridgenote.core.text import clean_user_text
+from bridgenote.media.schemas import SubtitleRead
 
 Title = Annotated[str, Field(max_length=100)]
 Body = Annotated[str, Field(max_length=1000)]
@@ -60,6 +61,9 @@ class MediaRead(ReadSchema):
     # "img": {src, srcset, width, height}} and {"mp4", "hls", "poster", "renditions"}.
     picture: dict[str, Any] | None = None
     video: dict[str, Any] | None = None
+    # A video's <track>s: the author's first, then machine-translated bilingual ones
+    # (source "translation"); empty for photos.
+    subtitles: list[SubtitleRead] = Field(default_factory=list)
 
 
 class MediaUpdate(Schema):

@@ -1467,6 +1467,16 @@ async def get_media(session: AsyncSession, *, media_id: int) -> MediaAttachment 
     return await session.get(MediaAttachment, media_id)
 
 
+async def media_changed(session: AsyncSession, *, runtime: Any, media_id: int) -> None:
+    """For the media pipeline: something cards show of an upload changed outside its row
+    (its subtitle tracks); the note's cached card goes once that commits."""
+    note_id = await session.scalar(select(MediaAttachment.note_id).where(MediaAttachment.id == media_id))
+    if note_id is not None:
+        from bridgenote.notes import cards
+
+        cards.forget_after_commit(session, runtime, note_id)
+
+
 async def record_media_processing(
     session: AsyncSession,
     *,

@@ -35,7 +35,7 @@ from bridgenote.core.auth import Viewer
 from bridgenote.core.db import utcnow
 from bridgenote.core.errors import AppError, BadRequest, Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from bridgenote.core.events import publish
-from bridgenote.core.i18n import N_
+from bridgenote.core.i18n import N_, normalise_language_tag
 from bridgenote.core.ids import new_id
 from bridgenote.core.jobs import QUEUE_PRIORITY, Job, enqueue, insert_ignore
 from bridgenote.translation import glossary, policy, subjects, translator
@@ -529,6 +529,17 @@ async def translations_for(
 
 
 # ---------------------------------------------------------------- subtitles
+
+
+def subtitle_plan(settings: Settings, language: str) -> tuple[str | None, list[str]]:
+    """(source, targets) for an author's subtitle track declared in ``language``: the source
+    to give ``translate_cues`` (None: detect each cue, for a tag the translator does not know
+    as such, e.g. ``zh-CN``), and every site language it is to be translated into."""
+    declared = normalise_language_tag(language)
+    targets = [t for t in settings.site_languages if t in translator.TARGETS and t != declared]
+    if settings.translation.provider == "none":
+        targets = []
+    return (language if language in translator.SOURCES else None), targets
 
 
 async def translate_cues(

@@ -1,5 +1,6 @@
 """Background work of translation: language detection after writes, eager note
-translation (backfill queue) and on-demand translation (interactive queue)."""
+translation (backfill queue), on-demand translation (interactive queue) and the bilingual
+subtitle tracks of videos (backfill queue)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from bridgenote.core import events
 from bridgenote.core.jobs import JobContext, job
+from bridgenote.media import service as media_service
 from bridgenote.translation import service
 from bridgenote.translation.providers import ProviderUnavailable
 
@@ -40,6 +42,43 @@ async def translate(ctx: JobContext, payload: dict[str, Any]) -> None:
         log.warning("translation skipped, %s", exc.reason)
         return
     await service.store_results(ctx.session, work=work, results=results)
+
+
+@job("translation.subtitles", queue="backfill", max_attempts=8)
+async def translate_subtitles(ctx: JobContext, payload: dict[str, Any]) -> None:
+    """``media.subtitles_stored``: a bilingual track of the author's track into each other
+    site language. Keyed by content: the payload names the stored file (content-addressed),
+    and a job whose file is no longer the author's current one does nothing (the newer
+    text has its own job); a run over text already done finds every cue stored and writes
+    nothing. Every target is translated before anything is written, so a translator that
+    goes down midway (retried, with backoff, like ``translation.translate``) never leaves
+    a half track, and the model never runs inside the job's write transaction."""
+    runtime = ctx.services
+    settings = runtime.settings
+    media_id, language = int(payload["media_id"]), str(payload["language"])
+    source, targets = service.subtitle_plan(settings, language)
+    if not targets:
+        return
+    async with runtime.db.transaction(write=False) as read:
+        track = await media_service.author_track(read, storage=runtime.storage, media_id=media_id, language=language)
+    if track is None or track.key != payload.get("key"):
+        return
+    translated = []
+    try:
+        for target in targets:
+            texts = await service.translate_cues(
+                runtime.db, settings=settings, texts=track.texts, target=target, source=source
+            )
+            translated.append((target, texts))
+    except ProviderUnavailable as exc:
+        if exc.code != "model_missing":
+            raise
+        log.warning("subtitles of media %s not translated, %s", media_id, exc.reason)
+        return
+    for target, texts in translated:
+        await media_service.store_translated_track(
+            ctx.session, runtime=runtime, track=track, target=target, translations=texts
+        )
 
 
 @job("translation.on_note_changed")
@@ -87,3 +126,4 @@ events.subscribe("user.updated", "translation.on_user_updated")
 events.subscribe("note.deleted", "translation.forget")
 events.subscribe("comment.deleted", "translation.forget")
 events.subscribe("user.deleted", "translation.forget")
+events.subscribe(media_service.SUBTITLES_STORED, "translation.subtitles")
