@@ -106,8 +106,11 @@ def main() -> None:
     parser.add_argument("--db", required=True, help="SQLite file made by bench/feed_read.py")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8801)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="as bridgenote serve's")
     args = parser.parse_args()
-    uvicorn.run(create_app(args.db), host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(args.db), host=args.host, port=args.port, log_level="warning", access_log=False, loop=args.loop
+    )
 
 
 if __name__ == "__main__":

@@ -534,6 +534,7 @@ def main() -> int:
     parser.add_argument("--reuse-db", action="store_true", help="load an existing --db instead of rebuilding it")
     parser.add_argument("--json", type=Path, default=None, help="default bench/results/feed_read[_discover].json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop of both servers")
     args = parser.parse_args()
     args.notes = args.notes if args.notes is not None else (10_000 if args.quick else 100_000)
     args.duration = args.duration if args.duration is not None else (5 if args.quick else 15)
@@ -581,17 +582,22 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     python = sys.executable
     bridgenote = str(Path(python).with_name("bridgenote"))
     port = free_port()
-    print(f"Loading the app: {args.connections} connections, {args.threads} wrk threads, {args.duration} s", flush=True)
+    print(
+        f"Loading the app: {args.connections} connections, {args.threads} wrk threads, {args.duration} s,"
+        f" {args.loop} loop",
+        flush=True,
+    )
     app, app_ids = measure(
         "app",
-        [bridgenote, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [bridgenote, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+         "--loop", args.loop],
         env=env, port=port, path=args.path, lua=lua, args=args, token=token, workdir=workdir,
     )  # fmt: skip
     port = free_port()
     print("Loading the ceiling ...", flush=True)
     ceiling, ceiling_ids = measure(
         "ceiling",
-        [python, str(ROOT / "bench" / "ceiling.py"), "--db", str(db), "--port", str(port)],
+        [python, str(ROOT / "bench" / "ceiling.py"), "--db", str(db), "--port", str(port), "--loop", args.loop],
         env=env, port=port, path=FEED_PATH, lua=lua, args=args, token=token, workdir=workdir,
     )  # fmt: skip
 

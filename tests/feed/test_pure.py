@@ -8,7 +8,7 @@ import pytest
 from bridgenote.core.errors import BadRequest
 from bridgenote.core.ids import id_floor_for_ms
 from bridgenote.feed import ranking, rerank
-from bridgenote.feed.cursor import SeenFilter
+from bridgenote.feed.cursor import SeenFilter, bit_positions
 from bridgenote.feed.pools import Pool, PoolRow, Reader, rank
 from bridgenote.feed.profile import Profile, guess_language, interest_topics, language_of
 
@@ -24,6 +24,18 @@ def test_cursor_round_trip_and_bad_cursors_are_400() -> None:
     for bad in ("", "abc", "!!!!", seen.encode()[:-10], "A" * 5000):
         with pytest.raises(BadRequest):
             SeenFilter.decode(bad)
+
+
+def test_cursor_membership_of_a_whole_pool_agrees_with_single_lookups() -> None:
+    keys = list(range(10**12, 10**12 + 3000, 7))
+    positions = bit_positions(keys)
+    empty = SeenFilter(seed=1)
+    assert empty.contains_many(positions).shape == (len(keys),) and not empty.contains_many(positions).any()
+    seen = SeenFilter(seed=1)
+    seen.add(keys[:100])
+    many = seen.contains_many(positions)
+    assert many.tolist() == [k in seen for k in keys]
+    assert many[:100].all()
 
 
 def test_languages() -> None:
@@ -83,6 +95,45 @@ def test_rerank_caps_creators_and_keeps_exploration_slots() -> None:
     page = rerank.rerank(items, size=8, config=rerank.Config(creator_cap=2, exploration_every=4))
     assert sum(1 for it in page if it.creator == 1) == 2
     assert page[3].key == 200  # the fourth slot explores
+
+
+def test_rerank_over_arrays_is_the_rerank_over_items() -> None:
+    # The read path calls ``choose`` on arrays; the evaluations call ``rerank`` on items.
+    rng = np.random.default_rng(5)
+    items = [
+        rerank.Item(
+            key=i,
+            score=float(rng.random()),
+            creator=int(rng.integers(0, 12)),
+            topics=tuple(str(t) for t in rng.choice(6, size=int(rng.integers(0, 3)), replace=False)),
+            small_creator=bool(rng.random() < 0.4),
+            fresh=bool(rng.random() < 0.3),
+            creator_exposure=float(rng.random() * 40),
+            other_language=bool(rng.random() < 0.3),
+        )
+        for i in range(80)
+    ]
+    config = rerank.Config(other_language_share=0.25)
+    rows = [i for i, it in enumerate(items) for _t in it.topics]
+    vocab: dict[str, int] = {}
+    cols = [vocab.setdefault(str(t), len(vocab)) for it in items for t in it.topics]
+    chosen = rerank.choose(
+        scores=np.array([it.score for it in items]),
+        creators=np.array([it.creator for it in items]),
+        topic_rows=np.array(rows, dtype=np.int64),
+        topic_cols=np.array(cols, dtype=np.int64),
+        small=np.array([it.small_creator for it in items]),
+        fresh=np.array([it.fresh for it in items]),
+        exposure=np.array([it.creator_exposure for it in items]),
+        other=np.array([it.other_language for it in items]),
+        size=20,
+        config=config,
+    )
+    page = rerank.rerank(items, size=20, config=config)
+    assert chosen == [it.key for it in page]
+    assert len(set(chosen)) == 20
+    assert max(sum(1 for k in chosen if items[k].creator == c) for c in range(12)) <= config.creator_cap
+    assert sum(items[k].other_language for k in chosen) == 5
 
 
 def test_rerank_follows_the_language_mix() -> None:

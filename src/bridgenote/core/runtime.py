@@ -31,7 +31,7 @@ class Runtime:
         """A named in-process cache, created on first use (see core/cache.py)."""
         found = self.caches.get(name)
         if found is None:
-            found = self.caches[name] = TTLCache(ttl=ttl, max_entries=max_entries)
+            found = self.caches[name] = TTLCache(ttl=ttl, max_entries=max_entries, name=name)
         return found
 
     @classmethod

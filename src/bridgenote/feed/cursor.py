@@ -61,10 +61,14 @@ class SeenFilter:
     def contains_many(self, positions: np.ndarray) -> np.ndarray:
         """Vectorised membership for keys whose bit positions were computed once with
         :func:`bit_positions` (``(n, HASHES)``): a boolean per key."""
-        if positions.size == 0:
-            return np.zeros(0, dtype=bool)
-        hit = (self.bits[positions >> 3] >> (positions & 7).astype(np.uint8)) & 1
-        return np.asarray(hit.all(axis=1), dtype=bool)
+        if positions.size == 0 or not self.bits.any():  # the first page of a session
+            return np.zeros(len(positions), dtype=bool)
+        seen = np.unpackbits(self.bits, bitorder="little").view(bool)
+        # Column by column: ``.all(axis=1)`` over an (n, 3) array costs several times more.
+        hit = seen[positions[:, 0]]
+        for column in range(1, positions.shape[1]):
+            hit &= seen[positions[:, column]]
+        return np.asarray(hit, dtype=bool)
 
     def encode(self) -> str:
         raw = _HEADER.pack(VERSION, self.seed & 0xFFFFFFFF, min(self.page, 0xFFFF)) + zlib.compress(

@@ -95,6 +95,8 @@ class Pool:
     topic_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     topic_cols: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     topic_counts: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    # ``topic_cols[topic_ptr[i]:topic_ptr[i + 1]]``: note ``i``'s topics, in order.
+    topic_ptr: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -143,7 +145,9 @@ class Pool:
         pairs = [(i, pool.topic_vocab[t]) for i, topics in enumerate(pool.topics) for t in topics]
         pool.topic_rows = np.array([r for r, _c in pairs], dtype=np.int64)
         pool.topic_cols = np.array([c for _r, c in pairs], dtype=np.int64)
-        pool.topic_counts = np.maximum(np.bincount(pool.topic_rows, minlength=n), 1).astype(np.float64)
+        per_note = np.bincount(pool.topic_rows, minlength=n)
+        pool.topic_counts = np.maximum(per_note, 1).astype(np.float64)
+        pool.topic_ptr = np.concatenate([[0], np.cumsum(per_note)]).astype(np.int64)
         pool.trending_order = np.argsort(-pool.trending, kind="stable")[: SOURCES["trending"] * 5]
         pool.trending_order = pool.trending_order[pool.trending[pool.trending_order] > 0]
         pool.popular_order = np.argsort(-pool.engagement, kind="stable")[: SOURCES["popular"] * 5]
@@ -374,40 +378,57 @@ def pick(
     x = features(pool, positions, reader)
     scores = ranking.score(x, pool.weights)
     order = np.argsort(-scores, kind="stable")[: min(config.candidates, max(size * 10, 60))]
-    age_h = (reader.now_ms - pool.created_ms) / 3_600_000
-    items = []
-    for j in order:
-        p = int(positions[j])
-        language = pool.languages[p]
-        small = int(pool.followers[p]) < ranking.SMALL_CREATOR_FOLLOWERS
-        items.append(
-            rerank.Item(
-                key=int(j),
-                score=float(scores[j]),
-                creator=int(pool.authors[p]),
-                topics=pool.topics[p],
-                small_creator=small,
-                fresh=bool(small and age_h[p] < FRESH_HOURS),
-                creator_exposure=pool.exposure.get(int(pool.authors[p]), 0.0),
-                other_language=bool(reader.languages and language is not None and language not in reader.languages),
-            )
-        )
+    ranked = positions[order]
+    small = pool.followers[ranked] < ranking.SMALL_CREATOR_FOLLOWERS
+    age_h = (reader.now_ms - pool.created_ms[ranked]) / 3_600_000
+    authors = pool.authors[ranked]
+    if reader.languages:
+        codes = pool.language_codes[ranked]
+        other = (codes != "") & ~np.isin(codes, list(reader.languages))
+    else:
+        other = np.zeros(len(ranked), dtype=bool)
+    rows, cols = _topic_entries(pool, ranked)
     if reader.profile.other_language_share is not None:
         config = rerank.Config(**{**config.__dict__, "other_language_share": reader.profile.other_language_share})
-    chosen = rerank.rerank(items, size=size, config=config)
+    fresh = small & (age_h < FRESH_HOURS)
+    chosen = rerank.choose(
+        scores=scores[order].astype(np.float64),
+        creators=authors,
+        topic_rows=rows,
+        topic_cols=cols,
+        small=small,
+        fresh=fresh,
+        exposure=np.fromiter((pool.exposure.get(int(a), 0.0) for a in authors), dtype=np.float64, count=len(authors)),
+        other=other,
+        size=size,
+        config=config,
+    )
     out = []
-    for slot, item in enumerate(chosen):
-        j = item.key
+    for slot, k in enumerate(chosen):
+        j = int(order[k])
         p = int(positions[j])
         exploring = (
             config.exploration_every > 0
             and slot % config.exploration_every == config.exploration_every - 1
-            and item.fresh
+            and bool(fresh[k])
             and ranking.top_feature(x[j], pool.weights) not in ("similarity", "topic_affinity")
         )
         reason, topic = _reason(pool, p, x[j], reader, exploring=exploring)
         out.append(Pick(int(pool.ids[p]), p, float(scores[j]), reason, topic, exploring))
     return out
+
+
+def _topic_entries(pool: Pool, positions: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(candidate index, topic id) pairs for ``positions``, grouped by candidate with each
+    note's topics in order (``rerank.choose``'s layout)."""
+    starts = pool.topic_ptr[positions]
+    counts = pool.topic_ptr[positions + 1] - starts
+    total = int(counts.sum())
+    rows = np.repeat(np.arange(len(positions), dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    # Renumbered densely: the re-rank's topic matrix is candidates × distinct topics.
+    _distinct, cols = np.unique(pool.topic_cols[np.repeat(starts, counts) + offsets], return_inverse=True)
+    return rows, cols.astype(np.int64)
 
 
 def rank(

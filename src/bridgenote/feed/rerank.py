@@ -25,6 +25,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -69,25 +70,65 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
 
 def rerank(items: Sequence[Item], *, size: int, config: Config = Config()) -> list[Item]:
     """Pick ``size`` items (fewer only if there are fewer candidates) in page order."""
-    n = len(items)
+    if not items or size <= 0:
+        return []
+    topic_ids: dict[Hashable, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, it in enumerate(items):
+        for t in it.topics:
+            rows.append(i)
+            cols.append(topic_ids.setdefault(t, len(topic_ids)))
+    chosen = choose(
+        scores=np.array([it.score for it in items], dtype=np.float64),
+        creators=np.array([it.creator for it in items], dtype=np.int64),
+        topic_rows=np.array(rows, dtype=np.int64),
+        topic_cols=np.array(cols, dtype=np.int64),
+        small=np.array([it.small_creator for it in items], dtype=bool),
+        fresh=np.array([it.fresh for it in items], dtype=bool),
+        exposure=np.array([it.creator_exposure for it in items], dtype=np.float64),
+        other=np.array([it.other_language for it in items], dtype=bool),
+        size=size,
+        config=config,
+    )
+    return [items[i] for i in chosen]
+
+
+def choose(
+    *,
+    scores: npt.NDArray[np.float64],
+    creators: npt.NDArray[np.int64],
+    topic_rows: npt.NDArray[np.int64],
+    topic_cols: npt.NDArray[np.int64],
+    small: npt.NDArray[np.bool_],
+    fresh: npt.NDArray[np.bool_],
+    exposure: npt.NDArray[np.float64],
+    other: npt.NDArray[np.bool_],
+    size: int,
+    config: Config = Config(),
+) -> list[int]:
+    """:func:`rerank` over parallel arrays (one entry per candidate, best first): the
+    indices of the chosen candidates in page order. The feed's read path calls this
+    directly, so a page builds no per-candidate Python objects.
+
+    A candidate's topics are the ``topic_cols`` entries whose ``topic_rows`` is its index,
+    its main topic the first of them (entries grouped by candidate, in topic order).
+    """
+    n = len(scores)
     if n == 0 or size <= 0:
         return []
-    relevance = _scaled(np.array([it.score for it in items], dtype=np.float64))
-    exposure = np.log1p(np.array([max(it.creator_exposure, 0.0) for it in items]))
-    small = np.array([it.small_creator for it in items])
-    fresh = np.array([it.fresh for it in items]) & small
-    other = np.array([it.other_language for it in items])
+    relevance = _scaled(np.asarray(scores, dtype=np.float64))
+    exposure = np.log1p(np.maximum(exposure, 0.0))
+    fresh = fresh & small
     base = relevance - config.exposure_weight * exposure + config.small_creator_boost * small
-    topic_ids: dict[Hashable, int] = {}
-    rows: list[list[int]] = []
-    for it in items:
-        rows.append([topic_ids.setdefault(t, len(topic_ids)) for t in it.topics])
-    topics = np.zeros((n, max(len(topic_ids), 1)), dtype=np.float64)
-    for i, r in enumerate(rows):
-        if r:
-            topics[i, r] = 1.0 / len(r)
-    creators = np.array([it.creator for it in items])
-    main_topic = np.array([r[0] if r else -1 for r in rows])
+    per_row = np.bincount(topic_rows, minlength=n)
+    topics = np.zeros((n, max(int(topic_cols.max()) + 1 if len(topic_cols) else 0, 1)), dtype=np.float64)
+    if len(topic_rows):
+        topics[topic_rows, topic_cols] = 1.0 / per_row[topic_rows]
+    main_topic = np.full(n, -1, dtype=np.int64)
+    firsts = np.flatnonzero(np.r_[True, topic_rows[1:] != topic_rows[:-1]]) if len(topic_rows) else topic_rows
+    main_topic[topic_rows[firsts]] = topic_cols[firsts]
+    has_topics = topics > 0
     shown_topics = np.zeros(topics.shape[1])
     per_creator: dict[int, int] = {}
     per_topic: dict[int, int] = {}
@@ -96,9 +137,10 @@ def rerank(items: Sequence[Item], *, size: int, config: Config = Config()) -> li
     creator_ok = np.ones(n, dtype=bool)
     topic_ok = np.ones(n, dtype=bool)
     topic_cap = max(2, math.ceil(config.topic_share * min(size, n)))
-    page: list[Item] = []
+    page: list[int] = []
     other_count = 0
     share = config.other_language_share
+    every = config.exploration_every
     while len(page) < min(size, n):
         slot = len(page)
         open_ = available & creator_ok
@@ -114,7 +156,7 @@ def rerank(items: Sequence[Item], *, size: int, config: Config = Config()) -> li
                 allowed = allowed & want
             elif want is not None and (open_ & want).any():  # the language mix outranks topic share
                 allowed = open_ & want
-        if config.exploration_every > 0 and slot % config.exploration_every == config.exploration_every - 1:
+        if every > 0 and slot % every == every - 1:
             explore = allowed & fresh
             if explore.any():
                 allowed = explore
@@ -123,16 +165,17 @@ def rerank(items: Sequence[Item], *, size: int, config: Config = Config()) -> li
         pick = int(np.argmax(adjusted))
         if not np.isfinite(adjusted[pick]):
             break
-        item = items[pick]
-        page.append(item)
+        page.append(pick)
         available[pick] = False
-        shown_topics += topics[pick] > 0
-        per_creator[item.creator] = per_creator.get(item.creator, 0) + 1
-        if per_creator[item.creator] >= config.creator_cap:
-            creator_ok &= creators != item.creator
-        if main_topic[pick] >= 0:
-            per_topic[main_topic[pick]] = per_topic.get(main_topic[pick], 0) + 1
-            if per_topic[main_topic[pick]] >= topic_cap:
-                topic_ok &= main_topic != main_topic[pick]
+        shown_topics += has_topics[pick]
+        creator = int(creators[pick])
+        per_creator[creator] = per_creator.get(creator, 0) + 1
+        if per_creator[creator] >= config.creator_cap:
+            creator_ok &= creators != creator
+        main = int(main_topic[pick])
+        if main >= 0:
+            per_topic[main] = per_topic.get(main, 0) + 1
+            if per_topic[main] >= topic_cap:
+                topic_ok &= main_topic != main
         other_count += bool(other[pick])
     return page

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import BigInteger, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.auth import Viewer
@@ -164,19 +165,25 @@ def forget_after_commit(session: AsyncSession, runtime: Any, *note_ids: int) -> 
     on_commit(session, drop)
 
 
+_FLAG_VIEWER = bindparam("viewer_id", type_=BigInteger)
+_FLAG_NOTES: BindParameter[list[int]] = bindparam("note_ids", expanding=True)
+# Built once: every page of cards reads it.
+_VIEWER_FLAGS = union_all(
+    select(Like.note_id, literal(1).label("liked")).where(Like.user_id == _FLAG_VIEWER, Like.note_id.in_(_FLAG_NOTES)),
+    select(BoardNote.note_id, literal(0).label("liked")).where(
+        BoardNote.user_id == _FLAG_VIEWER, BoardNote.note_id.in_(_FLAG_NOTES)
+    ),
+)
+
+
 async def viewer_flags(session: AsyncSession, *, viewer: Viewer, note_ids: Sequence[int]) -> tuple[set[int], set[int]]:
     """(liked, saved) note ids for the viewer, in one query."""
     if viewer.id is None or not note_ids:
         return set(), set()
-    stmt = union_all(
-        select(Like.note_id, literal(1).label("liked")).where(Like.user_id == viewer.id, Like.note_id.in_(note_ids)),
-        select(BoardNote.note_id, literal(0).label("liked")).where(
-            BoardNote.user_id == viewer.id, BoardNote.note_id.in_(note_ids)
-        ),
-    )
     liked: set[int] = set()
     saved: set[int] = set()
-    for note_id, flag in (await session.execute(stmt)).all():
+    params = {"viewer_id": viewer.id, "note_ids": [int(i) for i in note_ids]}
+    for note_id, flag in (await session.execute(_VIEWER_FLAGS, params)).all():
         (liked if flag else saved).add(note_id)
     return liked, saved
 
