@@ -281,3 +281,17 @@ async def test_surge_switches_hold_new_accounts_links(person: PersonFactory, dra
     [decision] = (await newbie.client.get(f"/api/v1/moderation/decisions/note/{note['id']}")).json()
     assert decision["action"] == "hold", decision
     assert "switches.update" in await audit_actions(admin.client)
+
+
+async def test_only_what_the_reporter_can_see_can_be_reported(person: PersonFactory) -> None:
+    author = await person("author")
+    stranger = await person("stranger")
+    note = await post_note(author.client, title="Weekend hike", body="A quiet trail")
+    comment = (await author.client.post(f"/api/v1/notes/{note['id']}/comments", json={"body": "my own words"})).json()
+    assert (await author.client.post("/api/v1/users/stranger/block")).status_code in (200, 201, 204)
+    # Hidden from the stranger by the block: a report must not confirm that either exists.
+    for target_type, target_id in (("note", note["id"]), ("comment", comment["id"])):
+        r = await _report(stranger, target_type, target_id)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "target_not_found", r.text
+    bystander = await person("bystander")
+    assert (await _report(bystander, "comment", comment["id"])).status_code == 201

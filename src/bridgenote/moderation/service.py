@@ -485,12 +485,25 @@ async def _resolve_cases(session: AsyncSession, *, target_type: str, target_id: 
 # ---------------------------------------------------------------- reports
 
 
+async def _reporter_sees(session: AsyncSession, *, viewer: Viewer, target: Target) -> bool:
+    """Whether the reporter may see a note or comment: a report must not confirm that a
+    private or hidden one exists, nor let anyone queue reports against ids they guessed."""
+    try:
+        if target.type == "note":
+            await notes_service.access_note(session, viewer=viewer, note_id=target.id)
+        elif target.type == "comment":
+            await notes_service.access_comment(session, viewer=viewer, comment_id=target.id)
+    except NotFound:
+        return False
+    return True
+
+
 async def report(session: AsyncSession, *, viewer: Viewer, data: ReportCreate) -> tuple[Report, bool]:
     """File a report. Reporting the same thing twice returns the first report (``False``);
     reports of one target aggregate on its open case, which rises in the queue."""
     me = _require(viewer)
     target = await load_target(session, target_type=data.target_type, target_id=data.target_id)
-    if target is None:
+    if target is None or not await _reporter_sees(session, viewer=viewer, target=target):
         raise NotFound("That content does not exist or was deleted.", code="target_not_found")
     if _is_removed(target):
         raise Conflict("That content was already removed.", code="already_removed")
