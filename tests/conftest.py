@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -27,6 +28,9 @@ from bridgenote.core import security
 from bridgenote.core.jobs import Worker
 from bridgenote.core.runtime import Runtime
 from bridgenote.models import Base
+
+if TYPE_CHECKING:
+    from tests.translation.fakes import FakeLibreTranslate
 
 TEST_DATABASE_URL = os.environ.get("BRIDGENOTE_TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("BRIDGENOTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -101,6 +105,16 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def libre() -> Iterator[FakeLibreTranslate]:
+    """A LibreTranslate-compatible server on loopback that translates deterministically
+    (``tests/translation/fakes.py``); ``fakes.libre_settings`` points a test's settings at it."""
+    from tests.translation.fakes import serve
+
+    with serve() as fake:
+        yield fake
 
 
 @pytest.fixture

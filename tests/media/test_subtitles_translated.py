@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +15,24 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from bridgenote.config import Settings, TranslationSettings
+from bridgenote.config import Settings
 from bridgenote.core.jobs import Job
 from bridgenote.core.runtime import Runtime
 from bridgenote.media import subtitles
 from bridgenote.media.models import MediaSubtitle
 from bridgenote.translation.models import StoredTranslation
-from tests.conftest import make_settings
 from tests.media.conftest import Person, PersonFactory, make_video, phone_jpeg, post_note, upload
 from tests.notes.test_query_counts import statements
-from tests.translation.fakes import FakeLibreTranslate, fake_translate, serve
+from tests.translation.fakes import FakeLibreTranslate, fake_translate, libre_settings
 
 Drain = Callable[[], Awaitable[int]]
 JOB = "translation.subtitles"
 
 
 @pytest.fixture
-def libre() -> Iterator[FakeLibreTranslate]:
-    with serve() as fake:
-        yield fake
-
-
-@pytest.fixture
 def settings(database_url: str, tmp_path: Path, libre: FakeLibreTranslate) -> Settings:
     """Translation goes to the fake LibreTranslate server, as in tests/translation."""
-    return make_settings(
-        database_url,
-        tmp_path,
-        translation=TranslationSettings(provider="libretranslate", libretranslate_url=libre.url, timeout_seconds=2.0),
-    )
+    return libre_settings(database_url, tmp_path, libre)
 
 
 VTT = """WEBVTT

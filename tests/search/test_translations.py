@@ -3,33 +3,22 @@ LibreTranslate-compatible loopback server standing in for the outside translator
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bridgenote.accounts.models import User
-from bridgenote.config import Settings, TranslationSettings
+from bridgenote.config import Settings
 from bridgenote.core.runtime import Runtime
-from tests.conftest import make_settings
 from tests.search.conftest import NoteMaker, search
-from tests.translation.fakes import FakeLibreTranslate, serve
-
-
-@pytest.fixture
-def libre() -> Iterator[FakeLibreTranslate]:
-    with serve() as fake:
-        yield fake
+from tests.translation.fakes import FakeLibreTranslate, libre_settings
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, libre: FakeLibreTranslate) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path,
-        translation=TranslationSettings(provider="libretranslate", libretranslate_url=libre.url, timeout_seconds=5.0),
-    )
+    return libre_settings(database_url, tmp_path, libre, timeout=5.0)
 
 
 async def test_an_english_query_finds_a_chinese_note_by_its_stored_translation(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +11,12 @@ import httpx
 import pytest
 
 from bridgenote.accounts.models import User
-from bridgenote.config import Settings, TranslationSettings
+from bridgenote.config import Settings
 from bridgenote.core.runtime import Runtime
 from bridgenote.translation import install
 from bridgenote.translation.catalog import get_spec
-from tests.conftest import make_settings
 from tests.factories import create_user
-from tests.translation.fakes import FakeLibreTranslate, serve
+from tests.translation.fakes import FakeLibreTranslate, libre_settings
 
 REPO = Path(__file__).resolve().parents[2]
 REPO_MODELS = REPO / "var" / "models"
@@ -30,18 +29,8 @@ needs_small_model = pytest.mark.skipif(
 
 
 @pytest.fixture
-def libre() -> Iterator[FakeLibreTranslate]:
-    with serve() as fake:
-        yield fake
-
-
-@pytest.fixture
 def settings(database_url: str, tmp_path: Path, libre: FakeLibreTranslate) -> Settings:
-    return make_settings(
-        database_url,
-        tmp_path,
-        translation=TranslationSettings(provider="libretranslate", libretranslate_url=libre.url, timeout_seconds=2.0),
-    )
+    return libre_settings(database_url, tmp_path, libre)
 
 
 Person = tuple[User, httpx.AsyncClient]

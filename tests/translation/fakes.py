@@ -20,9 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from pypinyin import lazy_pinyin
+
+from bridgenote.config import Settings, TranslationSettings
+from tests.conftest import make_settings
 
 _WORD = re.compile(r"[A-Za-z']+")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -93,3 +97,14 @@ def serve() -> Iterator[FakeLibreTranslate]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def libre_settings(database_url: str, tmp_path: Path, libre: FakeLibreTranslate, *, timeout: float = 2.0) -> Settings:
+    """Test settings whose translator is ``libre`` (the real ``libretranslate`` provider)."""
+    return make_settings(
+        database_url,
+        tmp_path,
+        translation=TranslationSettings(
+            provider="libretranslate", libretranslate_url=libre.url, timeout_seconds=timeout
+        ),
+    )
