@@ -190,6 +190,8 @@ def discover_page(pool: pools.Pool, user: User, seen: SeenFilter, now_ms: int) -
     )
     picks = pools.rank(pool, reader, size=PAGE)
     pool.record_served(p.position for p in picks)
+    # What the service's buffered "feed_seen" counts do to the profile after a flush.
+    user.profile.discount_shown(pool.topics[p.position] for p in picks)
     return [p.note_id for p in picks]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
+from sqlalchemy import select
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.core.runtime import Runtime
 from bridgenote.feed import service as feed_service
+from bridgenote.feed.models import FeedItem, FeedProfile
 from bridgenote.notes import service as notes_service
 from tests.factories import create_user, viewer
 from tests.feed.conftest import NoteMaker, discover, discover_ids
@@ -210,3 +212,38 @@ async def test_a_pool_built_before_a_moderation_change_never_shows_the_hidden_no
     # No job ran, so this process still holds the old pool: the page is checked all the same.
     assert set(await discover_ids(runtime, in_cn)) == set(notes[2:])
     assert set(await discover_ids(runtime, in_us)) == {limited, *notes[2:]}
+
+
+async def test_what_discover_keeps_showing_without_a_response_fades(
+    runtime: Runtime, drain: Drain, post: NoteMaker
+) -> None:
+    notes = await _community(runtime, post)
+    await drain()
+    reader = await create_user(runtime, interests=["food"])
+    await drain()
+
+    async def weights() -> dict[str, float]:
+        async with runtime.db.transaction(write=False) as session:
+            row = await session.get(FeedProfile, reader.id)
+            assert row is not None
+            return dict(row.topic_weights)
+
+    before = await weights()
+    shown = await discover_ids(runtime, reader, limit=6)
+    await discover_ids(runtime, None, limit=6)  # an anonymous page has no profile to change
+    assert shown and runtime.views.pending()
+    await runtime.flush_periodic()
+    after = await weights()
+    async with runtime.db.transaction(write=False) as session:
+        items = {i.note_id: list(i.topics) for i in await session.scalars(select(FeedItem))}
+    shown_topics = {t for i in shown for t in items[i]}
+    faded = {t for t in before if t in shown_topics}
+    assert faded and all(0 <= after[t] < before[t] for t in faded)
+    assert all(after[t] == before[t] for t in before if t not in shown_topics)
+    # A like still counts for more than being shown.
+    liked = next(i for i in shown if i in notes["food"])
+    async with runtime.db.transaction() as session:
+        await notes_service.like_note(session, viewer=viewer(reader), note_id=liked)
+    await drain()
+    final = await weights()
+    assert any(final[t] > before[t] for t in items[liked] if t in before)

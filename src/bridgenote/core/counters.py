@@ -4,17 +4,19 @@ A page view must not turn a read into a write transaction, so views are summed
 in memory and flushed in one write by the worker every few seconds. Sums
 commute, so every web process can keep its own buffer, on either tier.
 Domains register a sink per kind (``"note"``, ``"hashtag"``) that applies the
-increments.
+increments. Keys are usually object ids; a kind may use tuples (the feed counts
+``(user_id, note_id)`` pairs of what Discover showed whom).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-Sink = Callable[[AsyncSession, dict[int, int]], Awaitable[None]]
+Sink = Callable[[AsyncSession, dict[Any, int]], Awaitable[None]]
 
 _sinks: dict[str, Sink] = {}
 
@@ -25,9 +27,9 @@ def register_sink(kind: str, sink: Sink) -> None:
 
 class ViewCounter:
     def __init__(self) -> None:
-        self._pending: dict[str, Counter[int]] = {}
+        self._pending: dict[str, Counter[Hashable]] = {}
 
-    def add(self, kind: str, object_id: int, n: int = 1) -> None:
+    def add(self, kind: str, object_id: Hashable, n: int = 1) -> None:
         self._pending.setdefault(kind, Counter())[object_id] += n
 
     def pending(self) -> int:

@@ -32,6 +32,11 @@ SIGNAL_WEIGHTS: dict[str, float] = {
     "not_interested": -3.0,
 }
 FOLLOW_WEIGHT = 2.0
+# Taken from a note's topics (split between them) each time Discover shows it: engagement
+# (+1 for a like) outweighs it, so only what is shown again and again without a response
+# fades. Without it the profile hears only positive signals and never lets go of interests
+# a user has left (bench/feed_sim.py's time to adapt).
+IMPRESSION_PENALTY = 0.1
 INTEREST_WEIGHT = 2.0
 DECAY = 0.93
 MAX_TOPICS = 200
@@ -193,6 +198,19 @@ class Profile:
         self._trim(self.creator_weights, MAX_CREATORS)
         for topic in [t for t in self.topic_sources if t not in self.topic_weights]:
             del self.topic_sources[topic]
+
+    def discount_shown(self, shown: Iterable[Sequence[str]]) -> None:
+        """Discover showed notes with these topics: each note takes
+        :data:`IMPRESSION_PENALTY` from its topics' weights, never below zero (being shown
+        something is no sign of disliking it, only of not being drawn to it)."""
+        for topics in shown:
+            if not topics:
+                continue
+            share = IMPRESSION_PENALTY / len(topics)
+            for topic in topics:
+                weight = self.topic_weights.get(topic)
+                if weight is not None and weight > 0:
+                    self.topic_weights[topic] = max(0.0, weight - share)
 
     def record_follow(self, creator: int, *, following: bool = True) -> None:
         key = str(creator)

@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 POOL_DAYS = 30
 POOL_SIZE = 5000
 POOL_TTL_S = 30.0
+# View-counter kind of Discover's (reader, note) impressions (``discount_seen``).
+SEEN_COUNTER = "feed_seen"
 TREND_HOURS = 48
 REDIS_POOL_KEY = "bridgenote:feed:pool:v1"
 REDIS_LOCK_KEY = "bridgenote:feed:pool:lock"
@@ -188,6 +190,29 @@ async def add_impressions(session: AsyncSession, counts: dict[int, int]) -> None
         await session.execute(
             update(FeedItem).where(FeedItem.note_id == note_id).values(impressions=FeedItem.impressions + n)
         )
+
+
+async def discount_seen(session: AsyncSession, counts: dict[tuple[int, int], int]) -> None:
+    """View-counter sink: what Discover showed whom (``(user_id, note_id)``, buffered in
+    memory, written every few seconds) fades those notes' topics a little in each reader's
+    profile (``Profile.discount_shown``), so interests the reader has left give way. One
+    locked profile update per reader per flush."""
+    shown: dict[int, list[int]] = {}
+    for (user_id, note_id), n in counts.items():
+        shown.setdefault(int(user_id), []).extend([int(note_id)] * n)
+    note_ids = sorted({note_id for ids in shown.values() for note_id in ids})
+    topics = dict(
+        (await session.execute(select(FeedItem.note_id, FeedItem.topics).where(FeedItem.note_id.in_(note_ids)))).all()
+    )
+    for user_id in sorted(shown):
+        seen = [list(topics[i] or []) for i in shown[user_id] if i in topics]
+        row = await session.scalar(select(FeedProfile).where(FeedProfile.user_id == user_id).with_for_update())
+        if not seen or row is None:
+            continue  # no profile yet: nothing learned to fade
+        profile = _to_profile(row)
+        profile.discount_shown(seen)
+        _store(row, profile)
+    await session.flush()
 
 
 # ---------------------------------------------------------------- candidate pools
@@ -678,6 +703,8 @@ async def discover(
     pool.record_served(p.position for p in picks)
     for p in picks:
         runtime.views.add("feed_impression", p.note_id)
+        if viewer.id is not None:
+            runtime.views.add(SEEN_COUNTER, (viewer.id, p.note_id))
     seen.add(p.note_id for p in picks)
     seen.page += 1
     entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration) for p in picks]

@@ -53,3 +53,4 @@ for _event in ("user.created", "user.updated"):
     events.subscribe(_event, "feed.sync_interests")
 
 counters.register_sink("feed_impression", service.add_impressions)
+counters.register_sink(service.SEEN_COUNTER, service.discount_seen)
