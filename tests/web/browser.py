@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -22,15 +19,11 @@ import pytest
 from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.processes import free_port, running
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -46,7 +39,6 @@ def live_server(database_url: str, var_dir: Path, **env: str) -> Iterator[str]:
         **env,
     }
     environment.pop("BRIDGENOTE_REDIS_URL", None)
-    log = (var_dir.parent / f"server-{port}.log").open("w")
     command = [
         sys.executable,
         "-m",
@@ -61,35 +53,16 @@ def live_server(database_url: str, var_dir: Path, **env: str) -> Iterator[str]:
         "warning",
         "--no-access-log",
     ]
-    process = subprocess.Popen(
-        command,
-        env=environment,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the server exited:\n" + Path(log.name).read_text())
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not start:\n" + Path(log.name).read_text())
-            time.sleep(0.1)
+    with running(
+        command,
+        name="the app",
+        log_path=var_dir.parent / f"server-{port}.log",
+        ready=lambda: httpx.get(f"{url}/healthz", timeout=1).status_code == 200,
+        poll=0.1,
+        env=environment,
+    ):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def photo(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (300, 400)) -> Path:
