@@ -79,3 +79,9 @@ def test_bad_input_is_a_valid_empty_or_plain_query() -> None:
 def test_pinyin_of_names() -> None:
     assert analysis.pinyin_tokens("小红书") == ["xiaohongshu", "xhs"]
     assert analysis.pinyin_tokens("hello") == []
+
+
+def test_unassigned_code_points_in_the_han_ranges_are_not_tokens() -> None:
+    # U+FADA lies in the CJK compatibility block but is unassigned: not a word character.
+    assert analysis.parse_query("\ufada").groups == ()
+    assert analysis.parse_query("旅\ufada行 hiking").all_terms() <= {"旅", "行", "hike", "hiking"}

@@ -223,7 +223,8 @@ def parse_query(raw: str) -> ParsedQuery:
     for n, (word, is_han) in enumerate(words):
         if is_han:
             for part in rjieba.cut(word):
-                if not part.strip() or part in ZH_STOP_WORDS:
+                # The Han ranges include unassigned code points (U+FADA); they are not words.
+                if not part.strip() or part in ZH_STOP_WORDS or not _WORD_RE.fullmatch(part):
                     continue
                 pieces = tuple(p for p in _segment(part) if p != part and p not in ZH_STOP_WORDS)
                 alts = [Alternative((part,))]
@@ -245,7 +246,7 @@ def parse_query(raw: str) -> ParsedQuery:
             groups.append(Group(tuple(dict.fromkeys(alts))))
     if not groups:
         # Only stop words ("the", "是"): search for them as they are rather than for nothing.
-        groups = [Group((Alternative((w[:MAX_TOKEN_CHARS],)),)) for w, _ in words]
+        groups = [Group((Alternative((w[:MAX_TOKEN_CHARS],)),)) for w, _ in words if _WORD_RE.fullmatch(w)]
     return ParsedQuery(text=text, key=key, groups=tuple(groups[:MAX_QUERY_GROUPS]), hashtag=hashtag)
 
 

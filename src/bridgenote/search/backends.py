@@ -28,13 +28,18 @@ from typing import Any, Protocol
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridgenote.core.vectors import rescan_from
+from bridgenote.core.vectors import overlap_floor, rescan_from
 from bridgenote.search.analysis import ParsedQuery
 from bridgenote.search.models import DOCUMENT_KINDS, SearchDocument
 
 # Column weights: title, body, extra (tags, pinyin, place, comments), translations.
 FTS_WEIGHTS = (4.0, 1.0, 2.0, 0.8)
 MAX_POSITIONS = 4000
+# Matches scored per keyword query, newest first. Scoring (bm25, ts_rank) costs per match, so
+# without a cap a common word ("coffee" in a million notes) costs tens of milliseconds while the
+# page needs a hundred candidates; a query matching fewer documents than this is ranked exactly
+# as before. Newest first because freshness is part of the final blend anyway.
+SCAN_CAP = 1000
 
 Progress = Callable[[int], None]
 
@@ -94,6 +99,18 @@ class KeywordBackend(Protocol):
     async def rebuild(self, session_factory: Callable[[], Any], progress: Progress | None = None) -> None: ...
 
 
+# The newest ``SCAN_CAP`` matches, then ``ts_rank`` on those only. With table statistics the
+# planner walks the primary key backwards for a common word (stopping after ``SCAN_CAP``
+# matches) and takes the GIN index for a rare one.
+_PG_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_PG_SEARCH = text(
+    "SELECT c.id, ts_rank(c.tsv, q.q) AS r FROM ("
+    "SELECT d.id, d.tsv FROM search_documents d WHERE d.kind = :kind AND d.tsv @@ CAST(:q AS tsquery) "
+    "AND NOT d.deleted ORDER BY d.id DESC LIMIT :cap"
+    ") AS c, CAST(:q AS tsquery) AS q(q) ORDER BY r DESC, c.id DESC LIMIT :n"
+)
+
+
 class PostgresFullText:
     """GIN over ``search_documents.tsv``; the database is the index, nothing to catch up."""
 
@@ -105,17 +122,38 @@ class PostgresFullText:
     ) -> list[tuple[int, float]]:
         if not query.groups:
             return []
+        transaction = session.get_transaction()
+        if transaction is None or session.info.get("search_custom_plans") is not transaction:
+            # asyncpg prepares statements, and after five runs PostgreSQL may keep a generic plan made
+            # without the query's words: the backwards primary-key walk, which reads the whole table
+            # for a rare word. Plan each search for its own words (until the transaction ends).
+            await session.execute(_PG_CUSTOM_PLANS)
+            session.info["search_custom_plans"] = session.get_transaction()
         rows = await session.execute(
-            text(
-                "SELECT d.id, ts_rank(d.tsv, q.q) AS r FROM search_documents d, CAST(:q AS tsquery) AS q(q) "
-                "WHERE d.kind = :kind AND d.tsv @@ q.q AND NOT d.deleted ORDER BY r DESC, d.id DESC LIMIT :n"
-            ),
-            {"q": ts_query(query, mode=mode), "kind": kind, "n": limit},
+            _PG_SEARCH, {"q": ts_query(query, mode=mode), "kind": kind, "n": limit, "cap": SCAN_CAP}
         )
         return [(int(i), float(r)) for i, r in rows]
 
     async def rebuild(self, session_factory: Callable[[], Any], progress: Progress | None = None) -> None:
         return None
+
+
+_ROWS = select(
+    SearchDocument.id,
+    SearchDocument.kind,
+    SearchDocument.title_terms,
+    SearchDocument.body_terms,
+    SearchDocument.extra_terms,
+    SearchDocument.translation_terms,
+    SearchDocument.seq,
+    SearchDocument.deleted,
+)
+
+_FTS_SEARCH = {
+    kind: f"SELECT rowid, bm25(fts_{kind}, {', '.join(str(w) for w in FTS_WEIGHTS)}) FROM fts_{kind} "
+    f"WHERE fts_{kind} MATCH ? ORDER BY rowid DESC LIMIT ?"
+    for kind in DOCUMENT_KINDS
+}
 
 
 @dataclass
@@ -141,6 +179,10 @@ class SqliteFts:
         self._lock = threading.Lock()
         self._sync = asyncio.Lock()
         self._last_sync = float("-inf")
+        # id -> seq of documents this process applied lately: every catch-up re-scans the overlap
+        # window, and during a burst of writes that window holds thousands of documents whose
+        # terms need not be read again (the same scheme as ``core.vectors``).
+        self._applied: dict[int, int] = {}
 
     # -------------------------------------------------------- file handling
 
@@ -176,7 +218,7 @@ class SqliteFts:
         return int(row[0]) if row else 0
 
     @staticmethod
-    def _apply(conn: sqlite3.Connection, rows: Sequence[_DocRow], *, check_applied: bool = True) -> None:
+    def _apply(conn: sqlite3.Connection, rows: Sequence[_DocRow], *, check_applied: bool = True, high: int = 0) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for row in rows:
@@ -192,8 +234,8 @@ class SqliteFts:
                         (row.id, row.title, row.body, row.extra, row.trans),
                     )
                 conn.execute("INSERT OR REPLACE INTO applied (id, seq) VALUES (?, ?)", (row.id, row.seq))
-            if rows:
-                high = max(r.seq for r in rows)
+            high = max([high, *(r.seq for r in rows)])
+            if high:
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('watermark', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
@@ -207,21 +249,30 @@ class SqliteFts:
     @staticmethod
     async def _changes(session: AsyncSession, after: int, limit: int) -> list[_DocRow]:
         result = await session.execute(
-            select(
-                SearchDocument.id,
-                SearchDocument.kind,
-                SearchDocument.title_terms,
-                SearchDocument.body_terms,
-                SearchDocument.extra_terms,
-                SearchDocument.translation_terms,
-                SearchDocument.seq,
-                SearchDocument.deleted,
-            )
-            .where(SearchDocument.seq > after)
-            .order_by(SearchDocument.seq)
-            .limit(limit)
+            _ROWS.where(SearchDocument.seq > after).order_by(SearchDocument.seq).limit(limit)
         )
         return [_DocRow(*row) for row in result]
+
+    async def _new_changes(self, session: AsyncSession, after: int, limit: int) -> tuple[list[_DocRow], int, int]:
+        """Rows after ``after`` not yet applied at their seq, and how many were scanned, and the highest
+        seq among them. Lists ``(id, seq)`` first and reads terms only for the rows it needs."""
+        listed = (
+            await session.execute(
+                select(SearchDocument.id, SearchDocument.seq)
+                .where(SearchDocument.seq > after)
+                .order_by(SearchDocument.seq)
+                .limit(limit)
+            )
+        ).all()
+        if not listed:
+            return [], 0, after
+        wanted = [int(i) for i, seq in listed if self._applied.get(int(i)) != int(seq)]
+        rows: list[_DocRow] = []
+        for start in range(0, len(wanted), 500):
+            found = await session.execute(_ROWS.where(SearchDocument.id.in_(wanted[start : start + 500])))
+            rows.extend(_DocRow(*row) for row in found)
+        rows.sort(key=lambda r: r.seq)
+        return rows, len(listed), int(listed[-1][1])
 
     # -------------------------------------------------------- following the table
 
@@ -233,18 +284,21 @@ class SqliteFts:
             watermark = self._watermark(conn)
             after = rescan_from(watermark)
             while True:
-                rows = await self._changes(session, after, self.batch)
-                if not rows:
+                rows, scanned, high = await self._new_changes(session, after, self.batch)
+                if rows:
+                    await asyncio.to_thread(self._locked_apply, conn, rows, high)
+                    self._applied.update((r.id, r.seq) for r in rows)
+                after = high
+                if scanned < self.batch:
                     break
-                await asyncio.to_thread(self._locked_apply, conn, rows)
-                after = rows[-1].seq
-                if len(rows) < self.batch:
-                    break
+            if len(self._applied) > 10_000:
+                floor = overlap_floor(self._watermark(conn))
+                self._applied = {k: v for k, v in self._applied.items() if v >= floor}
             self._last_sync = time.monotonic()
 
-    def _locked_apply(self, conn: sqlite3.Connection, rows: Sequence[_DocRow]) -> None:
+    def _locked_apply(self, conn: sqlite3.Connection, rows: Sequence[_DocRow], high: int) -> None:
         with self._lock:
-            self._apply(conn, rows)
+            self._apply(conn, rows, high=high)
 
     async def rebuild(self, session_factory: Callable[[], Any], progress: Progress | None = None) -> None:
         """Build a complete new file beside the live one, then swap it in."""
@@ -267,14 +321,18 @@ class SqliteFts:
             fresh.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             fresh.close()
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-            os.replace(fresh_path, self.path)
-            for suffix in ("-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    Path(f"{self.path}{suffix}").unlink()
+        async with self._sync:
+            with self._lock:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                os.replace(fresh_path, self.path)
+                for suffix in ("-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        Path(f"{self.path}{suffix}").unlink()
+            # What was applied to the old file may be missing from the new one (a row that
+            # committed after the rebuild read past its seq): the next catch-up reads it again.
+            self._applied = {}
         self._last_sync = float("-inf")
         # Rows written while the new file was being built.
         async with session_factory() as session:
@@ -283,15 +341,13 @@ class SqliteFts:
     # -------------------------------------------------------- queries
 
     def _query(self, kind: str, match: str, limit: int) -> list[tuple[int, float]]:
-        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        # FTS5 walks the doclist by rowid (the id, time-ordered), so "ORDER BY rowid DESC LIMIT"
+        # stops after ``SCAN_CAP`` matches and bm25 runs on those only (see ``SCAN_CAP``).
         with self._lock:
             conn = self._connection()
-            rows = conn.execute(
-                f"SELECT rowid, bm25(fts_{kind}, {weights}) AS r FROM fts_{kind} WHERE fts_{kind} MATCH ? "
-                "ORDER BY r LIMIT ?",
-                (match, limit),
-            ).fetchall()
-        return [(int(i), -float(r)) for i, r in rows]
+            rows = conn.execute(_FTS_SEARCH[kind], (match, SCAN_CAP)).fetchall()
+        scored = sorted(((-float(r), int(i)) for i, r in rows), reverse=True)[:limit]
+        return [(i, score) for score, i in scored]
 
     async def search(
         self, session: AsyncSession, *, kind: str, query: ParsedQuery, mode: str, limit: int

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -573,7 +573,9 @@ async def _keyword_hits(
     if len(query.groups) > 1 and len(strict) < limit:
         seen = {i for i, _s in strict}
         found = await engine.keywords.search(session, kind=kind, query=query, mode="any", limit=limit)
-        loose = [(i, score) for i, score in found if i not in seen]
+        # Partial matches only fill the keyword list up to ``limit``: every candidate costs a
+        # visibility check and a ranking, and the fill-up ones rank low anyway.
+        loose = [(i, score) for i, score in found if i not in seen][: limit - len(strict)]
     return strict, loose
 
 
@@ -597,16 +599,6 @@ def _rrf_tied(rankings: Sequence[tuple[Sequence[tuple[int, float]], float]]) -> 
                 rank, previous = position, score
             fused[doc_id] += weight / (RRF_K + rank + 1)
     return fused
-
-
-def _engagement(note: Any) -> float:
-    # Saves say "I will come back to this", a stronger signal than a like.
-    return math.log1p(2.0 * note.save_count + note.like_count + 0.5 * note.comment_count)
-
-
-def _freshness(note: Any, now: dt.datetime) -> float:
-    age_days = max(0.0, (now - note.created_at).total_seconds() / 86400)
-    return math.exp(-age_days / 30.0)
 
 
 def reader_languages(viewer: Viewer) -> set[str]:
@@ -666,54 +658,114 @@ async def search(
         await _search_boards(engine, session, viewer=viewer, query=query, result=result, n=n, after=after)
         return result
 
-    strict, loose = await _keyword_candidates(engine, session, kind="note", query=query, limit=CANDIDATES)
-    semantic: list[int] = []
-    similarity: dict[int, float] = {}
-    if len(engine.vectors.index):
-        vector = await embeddings.embed_query_async(query.text)
-        for note_id, sim in engine.vectors.search(vector, CANDIDATES):
-            if sim >= MIN_SIMILARITY:
-                semantic.append(note_id)
-                similarity[note_id] = sim
-    fused = _rrf([(strict, 1.0), (loose, 0.35), (semantic, 0.9)])
+    # The keyword backend (a thread over the FTS5 file, or PostgreSQL over the network) and the
+    # query encoder plus ANN lookup (a thread) wait on different things: run them side by side.
+    (strict, loose), neighbours = await asyncio.gather(
+        _keyword_candidates(engine, session, kind="note", query=query, limit=CANDIDATES),
+        _semantic_candidates(engine, query.text),
+    )
+    similarity = {note_id: sim for note_id, sim in neighbours if sim >= MIN_SIMILARITY}
+    fused = _rrf([(strict, 1.0), (loose, 0.35), (list(similarity), 0.9)])
     if not fused:
         return result
     since = utcnow() - dt.timedelta(days=TIME_WINDOWS[time]) if time else None
     visible = await notes_service.visible_notes(
         session, viewer=viewer, note_ids=list(fused), kind=note_kind, since=since
     )
-    doc_rows = await session.execute(
-        select(SearchDocument.id, SearchDocument.language).where(SearchDocument.id.in_([v.id for v in visible]))
-    )
-    docs: dict[int, str | None] = {int(i): lang for i, lang in doc_rows}
+    docs = await _document_languages(session, [v.id for v in visible])
     if language is not None:
-        visible = [v for v in visible if docs.get(v.id) == language]
-    now = utcnow()
-    viewer_languages = reader_languages(viewer)
-    keyword_set = set(strict) | set(loose)
-    scored: list[tuple[float, int]] = []
-    for note in visible:
-        relevance = fused[note.id] * (RRF_K + 1)  # 1.0 for a note ranked first by one list
-        boost = 1.0 + 0.08 * _engagement(note) + 0.15 * _freshness(note, now)
-        if viewer_languages and docs.get(note.id) in viewer_languages:
-            boost += 0.1
-        score = relevance * boost
-        if sort == "newest":
-            key = float(note.id)
-        elif sort == "most_liked":
-            key = float(note.like_count) + score / 1000.0
-        else:
-            key = score
-        scored.append((key, note.id))
+        visible = [v for v in visible if docs.get(v.id, (None, False))[0] == language]
+    scored = _score_notes(visible, fused, docs, viewer_languages=reader_languages(viewer), sort=sort)
     page, result.next_cursor = _keyset_page(scored, after, n)
+    keyword_set = set(strict) | set(loose)
+    translated: list[NoteHit] = []
     for key, note_id in page:
         in_keyword = note_id in keyword_set
         matched = "keyword" if in_keyword else "semantic"
         if in_keyword and note_id in similarity:
             matched = "keyword+semantic"
-        result.notes.append(NoteHit(note_id=note_id, score=key, matched=matched, language=docs.get(note_id)))
-    await _mark_translation_matches(session, query, result.notes)
+        lang, has_translation = docs.get(note_id, (None, False))
+        hit = NoteHit(note_id=note_id, score=key, matched=matched, language=lang)
+        result.notes.append(hit)
+        if in_keyword and has_translation:
+            translated.append(hit)
+    await _mark_translation_matches(session, query, translated)
     return result
+
+
+async def _semantic_candidates(engine: Engine, text: str) -> list[tuple[int, float]]:
+    """(note id, cosine similarity) of the query's nearest note vectors, best first."""
+    if not len(engine.vectors.index):
+        return []
+    cached = embeddings.cached_query(text)
+    if cached is not None:
+        # A cached vector leaves only the ANN lookup (a millisecond or two): not worth a thread hop.
+        return engine.vectors.search(cached, CANDIDATES)
+
+    def embed_and_search() -> list[tuple[int, float]]:
+        return engine.vectors.search(embeddings.embed_query(text), CANDIDATES)
+
+    return await asyncio.to_thread(embed_and_search)
+
+
+# Built once: a statement made per call spends more in SQLAlchemy (coercing every id of the IN list,
+# computing the cache key) than in the database.
+_LANGUAGES = select(SearchDocument.id, SearchDocument.language, SearchDocument.translation_terms != "").where(
+    SearchDocument.id.in_(bindparam("ids", expanding=True))
+)
+_TERMS = select(
+    SearchDocument.id,
+    SearchDocument.title_terms,
+    SearchDocument.body_terms,
+    SearchDocument.extra_terms,
+    SearchDocument.translation_terms,
+).where(SearchDocument.id.in_(bindparam("ids", expanding=True)))
+
+
+async def _document_languages(session: AsyncSession, ids: Sequence[int]) -> dict[int, tuple[str | None, bool]]:
+    """id -> (the document's language, whether it holds words of stored translations)."""
+    if not ids:
+        return {}
+    rows = await session.execute(_LANGUAGES, {"ids": list(ids)})
+    return {int(i): (lang, bool(translated)) for i, lang, translated in rows}
+
+
+_FRESHNESS_DAYS = 30.0
+
+
+def _score_notes(
+    notes: Sequence[Any],
+    fused: Mapping[int, float],
+    docs: Mapping[int, tuple[str | None, bool]],
+    *,
+    viewer_languages: set[str],
+    sort: str,
+) -> list[tuple[float, int]]:
+    """(sort key, id) of each note: fused relevance times a boost for engagement, freshness and
+    the viewer's languages (or, for the other sorts, newest or most liked first)."""
+    if not notes:
+        return []
+    ids = [note.id for note in notes]
+    now = utcnow().timestamp()
+    counts = np.array(
+        [(n.save_count, n.like_count, n.comment_count, n.created_at.timestamp()) for n in notes], dtype=np.float64
+    )
+    # Saves say "I will come back to this", a stronger signal than a like.
+    engagement = np.log1p(2.0 * counts[:, 0] + counts[:, 1] + 0.5 * counts[:, 2])
+    age_days = np.maximum(0.0, (now - counts[:, 3]) / 86400)
+    boost = 1.0 + 0.08 * engagement + 0.15 * np.exp(-age_days / _FRESHNESS_DAYS)
+    if viewer_languages:
+        boost += 0.1 * np.array([docs.get(i, (None, False))[0] in viewer_languages for i in ids])
+    # 1.0 for a note ranked first by one list.
+    relevance = np.array([fused[i] for i in ids]) * (RRF_K + 1)
+    score = relevance * boost
+    if sort == "newest":
+        keys = [float(i) for i in ids]
+    elif sort == "most_liked":
+        keys = (counts[:, 1] + score / 1000.0).tolist()
+    else:
+        keys = score.tolist()
+    return list(zip(keys, ids, strict=True))
 
 
 def _keyset_page(
@@ -736,18 +788,9 @@ def _keyset_page(
 
 async def _mark_translation_matches(session: AsyncSession, query: ParsedQuery, hits: list[NoteHit]) -> None:
     """A keyword hit whose terms occur only in a stored translation is a cross-lingual match."""
-    ids = [h.note_id for h in hits if h.matched.startswith("keyword")]
-    if not ids:
+    if not hits:
         return
-    rows = await session.execute(
-        select(
-            SearchDocument.id,
-            SearchDocument.title_terms,
-            SearchDocument.body_terms,
-            SearchDocument.extra_terms,
-            SearchDocument.translation_terms,
-        ).where(SearchDocument.id.in_(ids))
-    )
+    rows = await session.execute(_TERMS, {"ids": [h.note_id for h in hits]})
     terms = query.all_terms()
     for doc_id, title, body, extra, translated in rows:
         original = set(f"{title} {body} {extra}".split())
