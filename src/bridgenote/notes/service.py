@@ -1244,7 +1244,7 @@ async def _delete_comment_tree(session: AsyncSession, comment: Comment) -> bool:
 @dataclass(frozen=True)
 class NoteText:
     """What the search domain indexes of a note. ``live`` is False once it is deleted;
-    whether a viewer may see it is decided at read time by :func:`visible_notes`."""
+    whether a viewer may see it is decided at read time by :func:`visible_note_stats`."""
 
     id: int
     author_id: int
@@ -1313,24 +1313,59 @@ async def note_ids_after(session: AsyncSession, *, after_id: int, limit: int) ->
     return list(rows)
 
 
-async def visible_notes(
+@dataclass(frozen=True)
+class VisibleNoteStats:
+    """What search ranks a visible note by."""
+
+    id: int
+    like_count: int
+    save_count: int
+    comment_count: int
+    created_at: dt.datetime
+
+
+@lru_cache(maxsize=32)
+def _visible_stats_statement(
+    *, signed_in: bool, regional: bool, kind: bool, since: bool
+) -> Select[int, int, int, int, dt.datetime]:
+    stmt = select(Note.id, Note.like_count, Note.save_count, Note.comment_count, Note.created_at).where(
+        Note.id.in_(bindparam("note_ids", expanding=True)),
+        policy.visible_template(signed_in=signed_in, regional=regional, feed=False),
+    )
+    if kind:
+        stmt = stmt.where(Note.kind == bindparam("note_kind"))
+    if since:
+        stmt = stmt.where(Note.created_at >= bindparam("since"))
+    return stmt
+
+
+async def visible_note_stats(
     session: AsyncSession,
     *,
     viewer: Viewer,
     note_ids: Sequence[int],
     kind: str | None = None,
     since: dt.datetime | None = None,
-) -> list[Note]:
+) -> list[VisibleNoteStats]:
     """The notes among ``note_ids`` that ``viewer`` may see (``visible_to``), optionally only of
-    one ``kind`` or created since a time. Order is not preserved."""
+    one ``kind`` or created since a time, with what search ranks them by; order is not
+    preserved. Only the counters and creation time, in a statement built once per shape: a
+    search checks about 200 ids, and full ORM rows and a freshly built condition cost more
+    than the database does."""
     if not note_ids:
         return []
-    stmt = select(Note).where(Note.id.in_(note_ids), policy.visible_to(viewer))
+    stmt = _visible_stats_statement(
+        signed_in=viewer.id is not None, regional=bool(viewer.region), kind=kind is not None, since=since is not None
+    )
+    params: dict[str, object] = {**policy.visible_params(viewer), "note_ids": [int(i) for i in note_ids]}
     if kind is not None:
-        stmt = stmt.where(Note.kind == kind)
+        params["note_kind"] = kind
     if since is not None:
-        stmt = stmt.where(Note.created_at >= since)
-    return list((await session.scalars(stmt)).all())
+        params["since"] = since
+    return [
+        VisibleNoteStats(int(i), likes, saves, comments, at)
+        for i, likes, saves, comments, at in await session.execute(stmt, params)
+    ]
 
 
 async def get_boards(session: AsyncSession, *, board_ids: Sequence[int]) -> list[Board]:
@@ -1399,7 +1434,7 @@ async def render_cards(
     session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int]
 ) -> list[dict[str, Any]]:
     """Note cards (``NoteRead`` JSON) for ``note_ids`` in order, for other domains' result pages
-    (search). The caller has already filtered the ids with :func:`visible_notes`."""
+    (search). The caller has already filtered the ids with :func:`visible_note_stats`."""
     from bridgenote.notes import cards
 
     return await cards.render(session, runtime=runtime, viewer=viewer, note_ids=note_ids)

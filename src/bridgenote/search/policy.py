@@ -1,4 +1,4 @@
-"""Who may see what in search: notes pass ``notes_service.visible_notes`` (``visible_to``),
+"""Who may see what in search: notes pass ``notes_service.visible_note_stats`` (``visible_to``),
 accounts pass ``accounts_service.visible_users``; both are applied in ``service.search``.
 A viewer's search history is theirs alone."""
 

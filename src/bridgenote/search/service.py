@@ -5,7 +5,7 @@ Reads are hybrid. Keyword candidates come from the tier's full-text backend
 multilingual note embeddings (``core.vectors``); the two rankings are fused with
 reciprocal rank fusion, then blended with engagement (saves weigh more than likes),
 freshness and the viewer's languages. Every candidate note passes
-``notes_service.visible_notes`` (``visible_to``) before it is counted, so blocked,
+``notes_service.visible_note_stats`` (``visible_to``) before it is counted, so blocked,
 private, removed or region-limited notes never appear, even while an index lags; boards
 pass ``notes_service.visible_boards`` (``board_visible_to``) the same way.
 
@@ -669,7 +669,7 @@ async def search(
     if not fused:
         return result
     since = utcnow() - dt.timedelta(days=TIME_WINDOWS[time]) if time else None
-    visible = await notes_service.visible_notes(
+    visible = await notes_service.visible_note_stats(
         session, viewer=viewer, note_ids=list(fused), kind=note_kind, since=since
     )
     docs = await _document_languages(session, [v.id for v in visible])
