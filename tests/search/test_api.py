@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from bridgenote.accounts import service as accounts_service
 from bridgenote.accounts.models import User
+from bridgenote.core.db import utcnow
 from bridgenote.core.runtime import Runtime
 from bridgenote.notes import service as notes_service
+from bridgenote.notes.models import Note
 from bridgenote.search import service as search_service
 from tests.factories import create_user, viewer
 from tests.search.conftest import NoteMaker
@@ -118,6 +122,11 @@ async def test_filters_sort_and_pages(runtime: Runtime, drain: Drain, post: Note
     assert not (await search(runtime, "dumpling", note_kind="video")).notes
     zh_only = await search(runtime, "dumpling", language="zh")
     assert all(h.language == "zh" for h in zh_only.notes)
+    async with runtime.db.transaction() as session:  # one note from last month
+        await session.execute(update(Note).where(Note.id == ids[0]).values(created_at=utcnow() - dt.timedelta(days=20)))
+    this_week = {h.note_id for h in (await search(runtime, "dumpling", time="week", language="en")).notes}
+    this_month = {h.note_id for h in (await search(runtime, "dumpling", time="month", language="en")).notes}
+    assert this_week == set(ids[1:]) and this_month == set(ids)
 
 
 async def test_engagement_breaks_ties_and_saves_weigh_more(
