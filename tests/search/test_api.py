@@ -212,3 +212,28 @@ async def test_trending_searches_weigh_accounts(
     searches = (await client.get("/api/v1/search/trending")).json()["searches"]
     assert searches[0]["score"] > 1.5  # coffee and 咖啡: two accounts, one trend
     assert set(searches[0]["variants"]) == {"en", "zh"}
+
+
+async def test_people_and_hashtags_page_with_the_cursor(
+    runtime: Runtime, drain: Drain, post: NoteMaker, author: User
+) -> None:
+    from tests.search.conftest import search
+
+    people = {(await create_user(runtime, display_name=f"Hotpot Fan {i}")).id for i in range(5)}
+    for i in range(5):
+        await post(author, f"Hotpot night {i}", f"spicy broth #hotpot{i}")
+    await drain()
+    for kind in ("users", "hashtags"):
+        seen: list[int] = []
+        cursor = None
+        for _page in range(5):
+            page = await search(runtime, "hotpot", type=kind, limit=2, cursor=cursor)
+            items = page.users if kind == "users" else page.hashtags
+            assert len(items) <= 2
+            seen += [item.id for item in items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert cursor is None and len(seen) == len(set(seen)) == 5
+        if kind == "users":
+            assert set(seen) == people

@@ -47,7 +47,7 @@ async def search(
 ) -> Response:
     """Notes, accounts, hashtags or boards for a query, in Chinese, English or both: a note can
     match through its own words, a stored translation, or its meaning; a board through its title
-    (also by pinyin) or description. Notes and boards are paged with ``next_cursor``."""
+    (also by pinyin) or description. Every type is paged with ``next_cursor``."""
     result = await service.search(
         session,
         runtime=runtime,

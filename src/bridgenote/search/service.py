@@ -649,10 +649,10 @@ async def search(
     engine = engine_for(runtime)
     await engine.catch_up(session)
     if type == "users":
-        await _search_users(engine, session, viewer=viewer, query=query, result=result, n=n)
+        await _search_users(engine, session, viewer=viewer, query=query, result=result, n=n, after=after)
         return result
     if type == "hashtags":
-        await _search_hashtags(engine, session, query=query, result=result, n=n)
+        await _search_hashtags(engine, session, query=query, result=result, n=n, after=after)
         return result
     if type == "boards":
         await _search_boards(engine, session, viewer=viewer, query=query, result=result, n=n, after=after)
@@ -801,24 +801,41 @@ async def _mark_translation_matches(session: AsyncSession, query: ParsedQuery, h
 
 
 async def _search_users(
-    engine: Engine, session: AsyncSession, *, viewer: Viewer, query: ParsedQuery, result: SearchResult, n: int
+    engine: Engine,
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    query: ParsedQuery,
+    result: SearchResult,
+    n: int,
+    after: Sequence[Any] | None,
 ) -> None:
+    """People by name, username and pinyin; equally relevant ones by followers; keyset-paged."""
     strict, loose = await _keyword_candidates(engine, session, kind="user", query=query, limit=CANDIDATES)
     fused = _rrf([(strict, 1.0), (loose, 0.3)])
-    users = await accounts_service.visible_users(session, viewer=viewer, user_ids=list(fused))
-    users.sort(key=lambda u: (fused[u.id] * (1 + 0.05 * math.log1p(u.follower_count)), u.id), reverse=True)
-    result.users = users[:n]
+    users = {u.id: u for u in await accounts_service.visible_users(session, viewer=viewer, user_ids=list(fused))}
+    scored = [(fused[u.id] * (RRF_K + 1) * (1 + 0.05 * math.log1p(u.follower_count)), u.id) for u in users.values()]
+    page, result.next_cursor = _keyset_page(scored, after, n)
+    result.users = [users[user_id] for _key, user_id in page]
 
 
 async def _search_hashtags(
-    engine: Engine, session: AsyncSession, *, query: ParsedQuery, result: SearchResult, n: int
+    engine: Engine,
+    session: AsyncSession,
+    *,
+    query: ParsedQuery,
+    result: SearchResult,
+    n: int,
+    after: Sequence[Any] | None,
 ) -> None:
+    """Hashtags in use, by name and pinyin; equally relevant ones by how many notes carry them;
+    keyset-paged."""
     strict, loose = await _keyword_candidates(engine, session, kind="hashtag", query=query, limit=CANDIDATES)
     fused = _rrf([(strict, 1.0), (loose, 0.3)])
-    tags = await notes_service.get_hashtags(session, hashtag_ids=list(fused))
-    tags = [t for t in tags if t.note_count > 0]
-    tags.sort(key=lambda t: (fused[t.id] * (1 + 0.1 * math.log1p(t.note_count)), t.id), reverse=True)
-    result.hashtags = tags[:n]
+    tags = {t.id: t for t in await notes_service.get_hashtags(session, hashtag_ids=list(fused)) if t.note_count > 0}
+    scored = [(fused[t.id] * (RRF_K + 1) * (1 + 0.1 * math.log1p(t.note_count)), t.id) for t in tags.values()]
+    page, result.next_cursor = _keyset_page(scored, after, n)
+    result.hashtags = [tags[tag_id] for _key, tag_id in page]
 
 
 async def _search_boards(
@@ -1004,10 +1021,10 @@ async def suggest(session: AsyncSession, *, runtime: Any, viewer: Viewer, q: str
     await engine.catch_up(session)
     prefixed = _all_prefix(query)
     tag_result = SearchResult(query=prefixed, type="hashtags")
-    await _search_hashtags(engine, session, query=prefixed, result=tag_result, n=limit)
+    await _search_hashtags(engine, session, query=prefixed, result=tag_result, n=limit, after=None)
     out.extend(Suggestion(kind="hashtag", text=t.display_name, id=t.id) for t in tag_result.hashtags)
     user_result = SearchResult(query=prefixed, type="users")
-    await _search_users(engine, session, viewer=viewer, query=prefixed, result=user_result, n=limit)
+    await _search_users(engine, session, viewer=viewer, query=prefixed, result=user_result, n=limit, after=None)
     out.extend(Suggestion(kind="user", text=u.username, id=u.id) for u in user_result.users)
     seen: set[tuple[str, str]] = set()
     unique = []
