@@ -230,12 +230,17 @@ async def test_what_discover_keeps_showing_without_a_response_fades(
 
     before = await weights()
     shown = await discover_ids(runtime, reader, limit=6)
-    await discover_ids(runtime, None, limit=6)  # an anonymous page has no profile to change
+    anonymous = await discover_ids(runtime, None, limit=6)  # an anonymous page has no profile to change
     assert shown and runtime.views.pending()
     await runtime.flush_periodic()
     after = await weights()
     async with runtime.db.transaction(write=False) as session:
-        items = {i.note_id: list(i.topics) for i in await session.scalars(select(FeedItem))}
+        rows = list(await session.scalars(select(FeedItem)))
+    items = {i.note_id: list(i.topics) for i in rows}
+    # Both pages' impressions were written in the same flush.
+    assert {r.note_id: r.impressions for r in rows if r.impressions} == {
+        i: shown.count(i) + anonymous.count(i) for i in {*shown, *anonymous}
+    }
     shown_topics = {t for i in shown for t in items[i]}
     faded = {t for t in before if t in shown_topics}
     assert faded and all(0 <= after[t] < before[t] for t in faded)

@@ -27,12 +27,12 @@ import time
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
 from prometheus_client import Counter, Gauge
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service as accounts_service
@@ -184,12 +184,19 @@ async def backfill(session: AsyncSession, *, after_id: int, limit: int = 200) ->
     return await index_notes(session, note_ids=ids), ids[-1]
 
 
+_ITEMS = cast(Table, FeedItem.__table__)
+_ADD_IMPRESSIONS = (
+    update(_ITEMS)
+    .where(_ITEMS.c.note_id == bindparam("counted_id"))
+    .values(impressions=_ITEMS.c.impressions + bindparam("counted_n", type_=BigInteger))
+)
+
+
 async def add_impressions(session: AsyncSession, counts: dict[int, int]) -> None:
     """View-counter sink: discover impressions per note (buffered, written in batches)."""
-    for note_id, n in sorted(counts.items()):
-        await session.execute(
-            update(FeedItem).where(FeedItem.note_id == note_id).values(impressions=FeedItem.impressions + n)
-        )
+    if counts:
+        # One executemany, in key order (the same lock order in every process on PostgreSQL).
+        await session.execute(_ADD_IMPRESSIONS, [{"counted_id": k, "counted_n": n} for k, n in sorted(counts.items())])
 
 
 async def discount_seen(session: AsyncSession, counts: dict[tuple[int, int], int]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import BigInteger, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.core import counters, events
@@ -26,14 +26,29 @@ async def purge_user_content(ctx: JobContext, payload: dict[str, Any]) -> None:
 events.subscribe("user.deleted", "notes.purge_user_content")
 
 
+def _add_views(table: Any) -> Any:
+    return (
+        update(table)
+        .where(table.c.id == bindparam("counted_id"))
+        .values(view_count=table.c.view_count + bindparam("counted_n", type_=BigInteger))
+    )
+
+
+_ADD_NOTE_VIEWS = _add_views(Note.__table__)
+_ADD_HASHTAG_VIEWS = _add_views(Hashtag.__table__)
+
+
 async def _note_views(session: AsyncSession, counts: dict[int, int]) -> None:
-    for note_id, n in counts.items():
-        await session.execute(update(Note).where(Note.id == note_id).values(view_count=Note.view_count + n))
+    # One executemany per flush, in key order (the same lock order in every process).
+    if counts:
+        await session.execute(_ADD_NOTE_VIEWS, [{"counted_id": k, "counted_n": n} for k, n in sorted(counts.items())])
 
 
 async def _hashtag_views(session: AsyncSession, counts: dict[int, int]) -> None:
-    for tag_id, n in counts.items():
-        await session.execute(update(Hashtag).where(Hashtag.id == tag_id).values(view_count=Hashtag.view_count + n))
+    if counts:
+        await session.execute(
+            _ADD_HASHTAG_VIEWS, [{"counted_id": k, "counted_n": n} for k, n in sorted(counts.items())]
+        )
 
 
 counters.register_sink("note", _note_views)
