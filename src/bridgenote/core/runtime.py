@@ -26,12 +26,17 @@ class Runtime:
     redis: Any = None
     views: ViewCounter = field(default_factory=ViewCounter)
     caches: dict[str, TTLCache] = field(default_factory=dict)
+    # Caches that hold no counters, so a flush of view counts leaves them alone.
+    kept_on_flush: set[str] = field(default_factory=set)
 
-    def cache(self, name: str, *, ttl: float, max_entries: int = 10_000) -> TTLCache:
-        """A named in-process cache, created on first use (see core/cache.py)."""
+    def cache(self, name: str, *, ttl: float, max_entries: int = 10_000, holds_counters: bool = True) -> TTLCache:
+        """A named in-process cache, created on first use (see core/cache.py). One that
+        ``holds_counters`` (rows with view counts in them) is emptied when they are flushed."""
         found = self.caches.get(name)
         if found is None:
             found = self.caches[name] = TTLCache(ttl=ttl, max_entries=max_entries, name=name)
+            if not holds_counters:
+                self.kept_on_flush.add(name)
         return found
 
     @classmethod
@@ -60,8 +65,9 @@ class Runtime:
             async with self.db.transaction() as session:
                 await self.views.flush(session)
             # Flushed counters live in rows that read caches may hold.
-            for cache in self.caches.values():
-                cache.clear()
+            for name, cache in self.caches.items():
+                if name not in self.kept_on_flush:
+                    cache.clear()
 
     async def close(self) -> None:
         try:

@@ -8,17 +8,24 @@ notes are read by everyone at once (the January 2025 surge). Which notes a
 viewer may see is never cached: the page's ids always come from a fresh
 ``visible_to`` query. A process drops its cached card as soon as it commits a
 change to that note; other processes see the change within ``CARD_TTL``.
+
+Ranked feeds read cards through :func:`visible_cards`, which checks visibility and reads
+what changes often (counters, labels, the edit time, the viewer's liked/saved) for the
+page in one query, so the rest of the card can be kept for ``SHARED_TTL``: a card edited
+since is rebuilt at once, while a change that is not an edit of the note (an author's new
+name, a video finishing processing) reaches other processes within ``SHARED_TTL``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, bindparam, literal, select, union_all
+from sqlalchemy import BigInteger, Select, bindparam, exists, false, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -43,6 +50,8 @@ from bridgenote.notes.models import (
 
 CARD_TTL = 2.0
 CACHE_NAME = "notes.cards"
+SHARED_TTL = 120.0
+SHARED_CACHE_NAME = "notes.cards.shared"
 _PRIVATE = "_private"
 
 
@@ -154,13 +163,20 @@ def card_cache(runtime: Any) -> TTLCache:
     return cache
 
 
+def shared_cache(runtime: Any) -> TTLCache:
+    # Its cards' counters are overwritten from the page query, so flushed view counts leave it be.
+    cache: TTLCache = runtime.cache(SHARED_CACHE_NAME, ttl=SHARED_TTL, max_entries=20_000, holds_counters=False)
+    return cache
+
+
 def forget_after_commit(session: AsyncSession, runtime: Any, *note_ids: int) -> None:
     """Drop cached cards once the change that made them stale has committed."""
-    cache = card_cache(runtime)
+    caches = (card_cache(runtime), shared_cache(runtime))
 
     async def drop() -> None:
         for note_id in note_ids:
-            cache.pop(note_id)
+            for cache in caches:
+                cache.pop(note_id)
 
     on_commit(session, drop)
 
@@ -225,18 +241,88 @@ async def render(
         card = cards.get(note_id)
         if card is None:
             continue
-        private = card[_PRIVATE]
-        out = {k: v for k, v in card.items() if k != _PRIVATE}
-        out["liked"] = note_id in liked
-        out["saved"] = note_id in saved
-        if policy.sees_moderation_details_of(viewer, author_id=private["author_id"]):
-            out["state"] = private["state"]
-            out["state_reason"] = private["state_reason"]
-            out["limited_regions"] = private["limited_regions"]
-        else:
-            out["state"] = out["state_reason"] = out["limited_regions"] = None
-        result.append(out)
+        result.append(_for_viewer(card, viewer, liked=note_id in liked, saved=note_id in saved))
     return result
+
+
+def _for_viewer(card: dict[str, Any], viewer: Viewer, *, liked: bool, saved: bool) -> dict[str, Any]:
+    private = card[_PRIVATE]
+    out = {k: v for k, v in card.items() if k != _PRIVATE}
+    out["liked"] = liked
+    out["saved"] = saved
+    if policy.sees_moderation_details_of(viewer, author_id=private["author_id"]):
+        out["state"] = private["state"]
+        out["state_reason"] = private["state_reason"]
+        out["limited_regions"] = private["limited_regions"]
+    else:
+        out["state"] = out["state_reason"] = out["limited_regions"] = None
+    return out
+
+
+@functools.cache
+def _page_statement(
+    *, signed_in: bool, regional: bool
+) -> Select[int, int, int, int, int, list[str], dt.datetime | None, bool, bool]:
+    """Built once per shape: the feed-visible notes among ``note_ids`` with their live fields."""
+    viewer_id = bindparam("viewer_id", type_=BigInteger)
+    liked = exists().where(Like.user_id == viewer_id, Like.note_id == Note.id) if signed_in else false()
+    saved = exists().where(BoardNote.user_id == viewer_id, BoardNote.note_id == Note.id) if signed_in else false()
+    return select(
+        Note.id,
+        Note.like_count,
+        Note.save_count,
+        Note.comment_count,
+        Note.view_count,
+        Note.labels,
+        Note.updated_at,
+        liked.label("liked"),
+        saved.label("saved"),
+    ).where(
+        Note.id.in_(bindparam("note_ids", expanding=True)),
+        policy.visible_template(signed_in=signed_in, regional=regional, feed=True),
+    )
+
+
+async def visible_cards(
+    session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Cards (``NoteRead`` JSON) of the notes among ``note_ids`` that ``viewer`` may see in a
+    feed (``visible_to(feed=True)``), by id: one query for visibility, counters, labels, the
+    edit time and the viewer's liked/saved, and the rest of each card from ``SHARED_TTL``'s
+    cache unless the note was edited since it was built."""
+    if not note_ids:
+        return {}
+    stmt = _page_statement(signed_in=viewer.id is not None, regional=bool(viewer.region))
+    params = {**policy.visible_params(viewer), "note_ids": [int(i) for i in note_ids]}
+    rows = (await session.execute(stmt, params)).all()
+    cache = shared_cache(runtime)
+    found: dict[int, dict[str, Any]] = cache.get_many([row.id for row in rows])  # type: ignore[assignment]
+    stale = [
+        row.id
+        for row in rows
+        if (card := found.get(row.id)) is None
+        or card["updated_at"] != _ts(row.updated_at)
+        # Authors and staff see moderation state, which changes without passing through the API.
+        or policy.sees_moderation_details_of(viewer, author_id=card[_PRIVATE]["author_id"])
+    ]
+    if stale:
+        built = await build_cards(session, storage=runtime.storage, note_ids=stale)
+        for built_id, built_card in built.items():
+            cache.set(built_id, built_card)
+        found.update(built)
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        card = found.get(row.id)
+        if card is None:
+            continue
+        personal = _for_viewer(card, viewer, liked=bool(row.liked), saved=bool(row.saved))
+        personal["like_count"] = row.like_count
+        personal["save_count"] = row.save_count
+        personal["comment_count"] = row.comment_count
+        personal["view_count"] = row.view_count
+        personal["labels"] = list(row.labels or [])
+        out[int(row.id)] = personal
+    return out
 
 
 def dumps(payload: Any) -> bytes:

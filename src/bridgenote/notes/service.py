@@ -1440,6 +1440,17 @@ async def render_cards(
     return await cards.render(session, runtime=runtime, viewer=viewer, note_ids=note_ids)
 
 
+async def visible_cards(
+    session: AsyncSession, *, runtime: Any, viewer: Viewer, note_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Cards of the notes among ``note_ids`` that ``viewer`` may see in a feed (the check of
+    :func:`visible_note_ids`), by id, with live counters and liked/saved: a ranked feed's
+    visibility check and its cards in one query while the cards are cached."""
+    from bridgenote.notes import cards
+
+    return await cards.visible_cards(session, runtime=runtime, viewer=viewer, note_ids=note_ids)
+
+
 # ---------------------------------------------------------------- for the feed
 
 
