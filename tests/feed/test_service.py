@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from bridgenote.core.runtime import Runtime
 from bridgenote.feed import service as feed_service
 from bridgenote.feed.models import FeedItem, FeedProfile
 from bridgenote.notes import service as notes_service
+from bridgenote.notes.schemas import NoteUpdate
 from tests.factories import create_user, viewer
 from tests.feed.conftest import NoteMaker, discover, discover_ids
 
@@ -252,3 +254,70 @@ async def test_what_discover_keeps_showing_without_a_response_fades(
     await drain()
     final = await weights()
     assert any(final[t] > before[t] for t in items[liked] if t in before)
+
+
+async def test_pages_are_ranked_ahead_until_the_profile_changes(
+    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notes = await _community(runtime, post)
+    await drain()
+    reader = await create_user(runtime, interests=["food"])
+    await drain()
+    rankings: list[int] = []
+    rank_pages = feed_service.pool_pick_pages
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rankings.append(kwargs["pages"])
+        return rank_pages(*args, **kwargs)
+
+    monkeypatch.setattr(feed_service, "pool_pick_pages", counted)
+    first, cursor = await discover(runtime, reader, limit=3)
+    second, cursor = await discover(runtime, reader, cursor=cursor, limit=3)
+    assert rankings == [feed_service.AHEAD_PAGES]  # the second page was ranked with the first
+    # A new scroll session (pull to refresh) goes on with notes the reader was not just shown.
+    fresh, _ = await discover(runtime, reader, limit=3)
+    assert len(rankings) == 1
+    shown = [e.id for e in first + second + fresh]
+    assert len(shown) == len(set(shown)) == 9
+    # The impression discount moves the profile a little but does not throw the pages away...
+    await runtime.flush_periodic()
+    await discover(runtime, reader, cursor=cursor, limit=3)
+    assert len(rankings) == 1
+    # ...while a save does: the next page is ranked afresh and shows it.
+    async with runtime.db.transaction() as session:
+        await notes_service.save_note(session, viewer=viewer(reader), note_id=notes["travel"][0])
+    await drain()
+    page, _ = await discover(runtime, reader, cursor=cursor, limit=3)
+    assert len(rankings) == 2
+    assert any(e.reason == "saved_topic" for e in page)
+
+
+async def test_a_page_ranked_ahead_is_checked_and_its_cards_are_current(
+    runtime: Runtime, drain: Drain, post: NoteMaker
+) -> None:
+    author = await create_user(runtime)
+    notes = [await post(author, f"Walk {i}", f"walk number {i} #travel") for i in range(6)]
+    fan = await create_user(runtime)
+    await drain()
+    reader = await create_user(runtime, interests=["travel"])
+    await drain()
+    first, cursor = await discover(runtime, reader, limit=2)
+    assert all(e.card is not None and e.card["id"] == str(e.id) for e in first)
+    later = [i for i in notes if i not in {e.id for e in first}]
+    # After the ranking: one note deleted, one edited, one liked by someone else.
+    gone, edited, liked = later[0], later[1], later[2]
+    async with runtime.db.transaction() as session:
+        await notes_service.delete_note(session, viewer=viewer(author), note_id=gone)
+        await notes_service.update_note(
+            session, viewer=viewer(author), note_id=edited, data=NoteUpdate(title="Walk, edited")
+        )
+        await notes_service.like_note(session, viewer=viewer(fan), note_id=liked)
+    rest: dict[int, dict[str, Any]] = {}
+    while cursor is not None:
+        page, cursor = await discover(runtime, reader, cursor=cursor, limit=2)
+        rest |= {e.id: e.card for e in page if e.card is not None}
+    assert gone not in rest
+    assert set(rest) == set(later) - {gone}
+    assert rest[edited]["title"] == "Walk, edited"
+    assert rest[liked]["like_count"] == 1
+    assert not rest[liked]["liked"]

@@ -28,10 +28,10 @@ Limit = Annotated[int | None, Query(ge=1, le=100)]
 
 
 async def _page(session: Any, runtime: Runtime, viewer: Viewer, window: Window[service.FeedEntry]) -> Response:
-    cards = await notes_service.render_cards(
-        session, runtime=runtime, viewer=viewer, note_ids=[e.id for e in window.items]
-    )
-    by_id = {int(c["id"]): c for c in cards}
+    by_id = {e.id: e.card for e in window.items if e.card is not None}
+    if missing := [e.id for e in window.items if e.card is None]:
+        cards = await notes_service.render_cards(session, runtime=runtime, viewer=viewer, note_ids=missing)
+        by_id.update((int(c["id"]), c) for c in cards)
     items = [
         {
             "note": by_id[e.id],

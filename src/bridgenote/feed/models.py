@@ -62,6 +62,10 @@ class FeedProfile(Base):
     # Share of the discover page in languages the user does not read (None: by relevance only).
     other_language_share: Mapped[float | None] = mapped_column(Float)
     signals: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every change the next page should answer at once (signals, follows, interests,
+    # the language mix), not by the slow impression discount: Discover's pages ranked ahead
+    # for the reader are kept while it stands.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

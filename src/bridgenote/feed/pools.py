@@ -331,15 +331,13 @@ def _best_topic(pool: Pool, position: int, profile: Profile) -> str | None:
     return best if profile.topic_weights.get(best, 0.0) > 0 else None
 
 
-def _reason(
-    pool: Pool, position: int, row: npt.NDArray[np.float32], reader: Reader, *, exploring: bool
-) -> tuple[str, str | None]:
+def _reason(pool: Pool, position: int, top: str, reader: Reader, *, exploring: bool) -> tuple[str, str | None]:
+    """The "Why this?" of a chosen note; ``top`` is the feature that added most to its score."""
     profile = reader.profile
     topic = _best_topic(pool, position, profile)
     small = int(pool.followers[position]) < ranking.SMALL_CREATOR_FOLLOWERS
     if exploring:
         return "new_creator", topic or (pool.topics[position][0] if pool.topics[position] else None)
-    top = ranking.top_feature(row, pool.weights)
     if top in ("similarity", "topic_affinity", "language_fit"):
         if topic is not None:
             source = profile.topic_sources.get(topic, "like")
@@ -373,11 +371,54 @@ def pick(
     config: rerank.Config = rerank.Config(),
 ) -> list[Pick]:
     """Rank the (visible) candidates and choose one page, with a reason for each note."""
+    pages = pick_pages(pool, positions, reader, size=size, pages=1, config=config)
+    return pages[0] if pages else []
+
+
+def pick_pages(
+    pool: Pool,
+    positions: npt.NDArray[np.int64],
+    reader: Reader,
+    *,
+    size: int,
+    pages: int,
+    config: rerank.Config = rerank.Config(),
+) -> list[list[Pick]]:
+    """Up to ``pages`` consecutive pages from one scoring of the candidates: each page is
+    re-ranked (creator cap, topic spread, exploration slots, language mix) from what the
+    pages before it left, as if the reader had scrolled to it."""
     if len(positions) == 0 or size <= 0:
         return []
     x = features(pool, positions, reader)
     scores = ranking.score(x, pool.weights)
-    order = np.argsort(-scores, kind="stable")[: min(config.candidates, max(size * 10, 60))]
+    if reader.profile.other_language_share is not None:
+        config = rerank.Config(**{**config.__dict__, "other_language_share": reader.profile.other_language_share})
+    left = np.ones(len(positions), dtype=bool)
+    out: list[list[Pick]] = []
+    for _page in range(pages):
+        page = _pick_one(pool, positions, x, scores, left, reader, size=size, config=config)
+        if not page:
+            break
+        out.append(page)
+    return out
+
+
+def _pick_one(
+    pool: Pool,
+    positions: npt.NDArray[np.int64],
+    x: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    left: npt.NDArray[np.bool_],
+    reader: Reader,
+    *,
+    size: int,
+    config: rerank.Config,
+) -> list[Pick]:
+    """One page from the candidates still ``left`` (which it clears for the notes chosen)."""
+    remaining = np.flatnonzero(left)
+    if len(remaining) == 0:
+        return []
+    order = remaining[np.argsort(-scores[remaining], kind="stable")[: min(config.candidates, max(size * 10, 60))]]
     ranked = positions[order]
     small = pool.followers[ranked] < ranking.SMALL_CREATOR_FOLLOWERS
     age_h = (reader.now_ms - pool.created_ms[ranked]) / 3_600_000
@@ -388,8 +429,6 @@ def pick(
     else:
         other = np.zeros(len(ranked), dtype=bool)
     rows, cols = _topic_entries(pool, ranked)
-    if reader.profile.other_language_share is not None:
-        config = rerank.Config(**{**config.__dict__, "other_language_share": reader.profile.other_language_share})
     fresh = small & (age_h < FRESH_HOURS)
     chosen = rerank.choose(
         scores=scores[order].astype(np.float64),
@@ -404,16 +443,18 @@ def pick(
         config=config,
     )
     out = []
+    tops = ranking.top_features(x[order[chosen]], pool.weights) if chosen else []
     for slot, k in enumerate(chosen):
         j = int(order[k])
+        left[j] = False
         p = int(positions[j])
         exploring = (
             config.exploration_every > 0
             and slot % config.exploration_every == config.exploration_every - 1
             and bool(fresh[k])
-            and ranking.top_feature(x[j], pool.weights) not in ("similarity", "topic_affinity")
+            and tops[slot] not in ("similarity", "topic_affinity")
         )
-        reason, topic = _reason(pool, p, x[j], reader, exploring=exploring)
+        reason, topic = _reason(pool, p, tops[slot], reader, exploring=exploring)
         out.append(Pick(int(pool.ids[p]), p, float(scores[j]), reason, topic, exploring))
     return out
 

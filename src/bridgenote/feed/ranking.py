@@ -90,6 +90,13 @@ def top_feature(row: np.ndarray, weights: Mapping[str, float], names: Sequence[s
     return names[int(np.argmax(contributions))]
 
 
+def top_features(x: np.ndarray, weights: Mapping[str, float], names: Sequence[str] = FEATURES) -> list[str]:
+    """:func:`top_feature` of every row of ``x`` at once."""
+    if x.shape[0] == 0:
+        return []
+    return [names[i] for i in np.argmax(x * weight_vector(weights, names), axis=1).tolist()]
+
+
 def fit_logistic(
     x: np.ndarray,
     y: np.ndarray,

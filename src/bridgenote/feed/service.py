@@ -3,10 +3,13 @@ profiles behind them.
 
 Reads (``discover``) never write and never run the text encoder: they combine the
 process's cached candidate pool (``pools.py``, rebuilt in the background, shared through
-Redis on the scale tier) with the reader's profile row, keep the candidates
-``notes_service.visible_note_ids`` allows (``visible_to`` with feed rules: blocks, mutes,
-region limits, moderation state), rank and re-rank them, and return one page with a
-"Why this?" reason per note. The cursor carries the scroll session (``cursor.py``).
+Redis on the scale tier) with the reader's profile row, rank and re-rank the candidates,
+keep what ``notes_service.visible_cards`` allows (``visible_to`` with feed rules: blocks,
+mutes, region limits, moderation state; the same query reads the cards' live fields), and
+return one page with a "Why this?" reason per note. A signed-in reader's next
+``AHEAD_PAGES`` pages are ranked together and kept in memory until their profile's
+``revision`` moves, so most pages cost one small query for the revision and one for the
+page. The cursor carries the scroll session (``cursor.py``).
 
 Writes happen in jobs after the source rows commit (``tasks.py``): ``index_notes`` stores
 a note's topics, language, region and embedding in ``feed_items``; ``record_interaction``
@@ -51,6 +54,7 @@ from bridgenote.feed.pools import Pick, Pool, PoolRow, Reader
 from bridgenote.feed.pools import candidates as pool_candidates
 from bridgenote.feed.pools import features as pool_features
 from bridgenote.feed.pools import pick as pool_pick
+from bridgenote.feed.pools import pick_pages as pool_pick_pages
 from bridgenote.feed.profile import SIGNAL_WEIGHTS, Profile, guess_language, language_of, now_ms
 from bridgenote.notes import service as notes_service
 
@@ -70,6 +74,12 @@ REDIS_POOL_TTL_S = 300
 SHED_INFLIGHT = 48
 SHED_LATENCY_S = 0.120
 SHED_HOLD_S = 5.0
+# A signed-in reader's next pages are ranked together, AHEAD_PAGES at a time, and served
+# from memory until their profile's revision changes (a like, save, follow, "not
+# interested", a settings change), they run out, or AHEAD_TTL_S passes.
+AHEAD_PAGES = 5
+AHEAD_TTL_S = 300.0
+AHEAD_CACHE = "feed.ahead"
 FEEDBACK_KINDS = ("not_interested", "more_like_this", "view")
 EVENT_KINDS = ("like", "save", "comment", "reply", "comment_like")
 
@@ -120,6 +130,8 @@ class FeedEntry:
     reason: str
     topic: str | None = None
     exploration: bool = False
+    # The note's card (``NoteRead`` JSON) when the page read it with its visibility check.
+    card: dict[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 def explain(entry: FeedEntry, language: str | None = None) -> str:
@@ -218,7 +230,7 @@ async def discount_seen(session: AsyncSession, counts: dict[tuple[int, int], int
             continue  # no profile yet: nothing learned to fade
         profile = _to_profile(row)
         profile.discount_shown(seen)
-        _store(row, profile)
+        _store(row, profile, revise=False)
     await session.flush()
 
 
@@ -498,6 +510,7 @@ async def _profile_row(session: AsyncSession, user_id: int, *, lock: bool) -> Fe
             "creator_weights": {},
             "fatigue": {},
             "signals": 0,
+            "revision": 0,
             "updated_at": utcnow(),
         }
         await insert_ignore(session, FeedProfile, values)
@@ -506,7 +519,9 @@ async def _profile_row(session: AsyncSession, user_id: int, *, lock: bool) -> Fe
     return row
 
 
-def _store(row: FeedProfile, profile: Profile) -> None:
+def _store(row: FeedProfile, profile: Profile, *, revise: bool = True) -> None:
+    """Write ``profile`` into ``row``; ``revise`` (every change but the impression discount)
+    makes Discover rank the reader's next page afresh."""
     row.interests = list(profile.interests)
     row.topic_weights = {k: round(v, 4) for k, v in profile.topic_weights.items()}
     row.topic_sources = dict(profile.topic_sources)
@@ -515,6 +530,8 @@ def _store(row: FeedProfile, profile: Profile) -> None:
     row.fatigue = dict(profile.fatigue)
     row.other_language_share = profile.other_language_share
     row.signals = profile.signals
+    if revise:
+        row.revision = (row.revision or 0) + 1
     row.updated_at = utcnow()
 
 
@@ -633,6 +650,7 @@ async def update_settings(session: AsyncSession, *, viewer: Viewer, other_langua
         raise BadRequest("The language mix must be between 0 and 1.", code="invalid_language_mix")
     row = await _profile_row(session, viewer.id, lock=True)
     row.other_language_share = other_language_share
+    row.revision = (row.revision or 0) + 1
     row.updated_at = utcnow()
     await session.flush()
     return await get_settings(session, viewer=viewer)
@@ -672,6 +690,70 @@ async def _reader(session: AsyncSession, *, viewer: Viewer, seen: SeenFilter) ->
     )
 
 
+@dataclass
+class _Ahead:
+    """Pages ranked for one reader, in order, not yet served."""
+
+    key: tuple[Any, ...]
+    picks: list[Pick]
+
+    def take(self, pool: Pool, seen: SeenFilter, want: int) -> list[Pick]:
+        """The next ``want`` picks this scroll session has not seen that the current pool
+        still holds (re-pointed at it: the pool may have been rebuilt since)."""
+        taken: list[Pick] = []
+        session_started = bool(seen.bits.any())
+        while self.picks and len(taken) < want:
+            p = self.picks.pop(0)
+            position = pool.position.get(p.note_id)
+            if position is None or (session_started and p.note_id in seen):
+                continue
+            taken.append(
+                p if position == p.position else Pick(p.note_id, position, p.score, p.reason, p.topic, p.exploration)
+            )
+        return taken
+
+
+_REVISION = select(FeedProfile.revision).where(FeedProfile.user_id == bindparam("user_id", type_=BigInteger))
+
+
+async def _ahead_page(
+    session: AsyncSession, *, runtime: Any, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
+) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
+    """A signed-in reader's page from their pages ranked ahead, ranking the next
+    ``AHEAD_PAGES`` when those are stale or used up, with the page's cards. Every page still
+    goes through the feed's ``visible_to`` (blocks, mutes, moderation and region limits
+    since the ranking), in the same query that reads the cards' live fields."""
+    assert viewer.id is not None
+    revision = await session.scalar(_REVISION, {"user_id": viewer.id})
+    key = (revision, viewer.region, _reader_languages(viewer), size)
+    cache = runtime.cache(AHEAD_CACHE, ttl=AHEAD_TTL_S, max_entries=20_000, holds_counters=False)
+    ahead: _Ahead | None = cache.get(viewer.id)
+    page: list[Pick] = []
+    cards: dict[int, dict[str, Any]] = {}
+    for _attempt in range(3):
+        if ahead is None or ahead.key != key or len(ahead.picks) < size - len(page):
+            # Ranked for this session: what it has seen (this page's picks so far too) is out.
+            seen.add(p.note_id for p in page)
+            reader = await _reader(session, viewer=viewer, seen=seen)
+            cand = pool_candidates(pool, reader)
+            if viewer.region and len(cand):
+                cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+            pages = pool_pick_pages(pool, cand, reader, size=size, pages=AHEAD_PAGES)
+            ahead = _Ahead(key, [p for chunk in pages for p in chunk])
+            cache.set(viewer.id, ahead)
+        batch = ahead.take(pool, seen, size - len(page))
+        if not batch:
+            break
+        found = await notes_service.visible_cards(
+            session, runtime=runtime, viewer=viewer, note_ids=[p.note_id for p in batch]
+        )
+        cards.update(found)
+        page += [p for p in batch if p.note_id in found]
+        if len(page) >= size:
+            break
+    return page, cards
+
+
 def _fallback_order(pool: Pool) -> list[int]:
     """The pool ranked for nobody in particular (engagement, trends, freshness, fair
     re-rank): what Discover serves while shedding load."""
@@ -693,16 +775,22 @@ async def discover(
     pool = await get_pool(runtime)
     started = time.perf_counter()
     _shedder.inflight += 1
+    cards: dict[int, dict[str, Any]] = {}
     try:
         if _shedder.active():
             picks = await _fallback_page(session, pool=pool, viewer=viewer, seen=seen, size=size)
             FALLBACK_PAGES.inc()
+        elif viewer.id is not None:
+            picks, cards = await _ahead_page(session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size)
+            RANKED_PAGES.inc()
         else:
             reader = await _reader(session, viewer=viewer, seen=seen)
             cand = pool_candidates(pool, reader)
             if viewer.region and len(cand):
                 cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
-            picks = await _visible_page(session, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size)
+            picks, cards = await _visible_page(
+                session, runtime=runtime, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size
+            )
             RANKED_PAGES.inc()
     finally:
         _shedder.inflight -= 1
@@ -714,7 +802,7 @@ async def discover(
             runtime.views.add(SEEN_COUNTER, (viewer.id, p.note_id))
     seen.add(p.note_id for p in picks)
     seen.page += 1
-    entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration) for p in picks]
+    entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration, cards.get(p.note_id)) for p in picks]
     return Window(items=entries, next_cursor=seen.encode() if picks else None)
 
 
@@ -730,24 +818,33 @@ async def _region_hidden(session: AsyncSession, pool: Pool, region: str) -> npt.
 
 
 async def _visible_page(
-    session: AsyncSession, *, pool: Pool, viewer: Viewer, reader: Reader, cand: npt.NDArray[np.int64], size: int
-) -> list[Pick]:
+    session: AsyncSession,
+    *,
+    runtime: Any,
+    pool: Pool,
+    viewer: Viewer,
+    reader: Reader,
+    cand: npt.NDArray[np.int64],
+    size: int,
+) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
     """Rank a page from the candidates, then check the page itself against ``visible_to``.
 
     The pool already holds only notes anyone may see, and the reader's blocks, mutes and
     region are applied to it in memory; what can still differ is a change since the pool
     was built (at most ``POOL_TTL_S`` ago: a note deleted, held or limited meanwhile), so
-    the 20 picks are checked in one small query and the page re-ranked without the few
-    that fail.
+    the 20 picks are checked in one small query (which also reads their cards) and the
+    page re-ranked without the few that fail.
     """
     for _attempt in range(3):
         picks = pool_pick(pool, cand, reader, size=size)
-        visible = await notes_service.visible_note_ids(session, viewer=viewer, note_ids=[p.note_id for p in picks])
-        gone = {p.position for p in picks if p.note_id not in visible}
+        cards = await notes_service.visible_cards(
+            session, runtime=runtime, viewer=viewer, note_ids=[p.note_id for p in picks]
+        )
+        gone = {p.position for p in picks if p.note_id not in cards}
         if not gone:
-            return picks
+            return picks, cards
         cand = cand[~np.isin(cand, list(gone))]
-    return [p for p in picks if p.note_id in visible]
+    return [p for p in picks if p.note_id in cards], cards
 
 
 async def _fallback_page(
