@@ -17,11 +17,15 @@ notes the feed's own rows (``feed_items``: topics from their hashtags, language,
 region, and a 512-d embedding drawn around a per-topic centre) and the bench user an
 interest profile, so candidate generation, scoring, fairness re-ranking and the
 per-viewer visibility check all do their real work. Each request starts a new
-scroll session (no cursor), which is the most expensive page.
+scroll session (no cursor). The bench overloads one process on purpose, so it turns
+off Discover's event-loop shedding trigger (``BRIDGENOTE_FEED_SHED_LAG_SECONDS=0``)
+to measure ranked pages; ``--shed`` leaves it on and shows how many pages came from
+the cached order instead (both counts come from ``/metrics``).
 
     .venv/bin/python bench/feed_read.py            # 100k notes, 15 s per server
     .venv/bin/python bench/feed_read.py --quick    # 10k notes, 5 s per server
     .venv/bin/python bench/feed_read.py --discover # the ranked Discover feed
+    .venv/bin/python bench/feed_read.py --discover --shed  # ... with load shedding on
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``).
 """
@@ -498,18 +502,35 @@ def fetch_ids(url: str, token: str | None) -> list[str]:
     return [item["note"]["id"] if "note" in item else item["id"] for item in payload["items"]]
 
 
+def discover_pages(port: int) -> dict[str, float]:
+    """The app's Discover page counters from ``/metrics``: ranked for the reader, or served
+    from the cached order while shedding load."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    found = dict.fromkeys(("ranked", "fallback"), 0.0)
+    for kind in found:
+        if match := re.search(rf"^bridgenote_feed_{kind}_pages_total (\S+)$", text, re.M):
+            found[kind] = float(match.group(1))
+    return found
+
+
 def measure(
     name: str, cmd: list[str], *, env: dict[str, str], port: int, path: str, lua: Path, args: argparse.Namespace,
     token: str, workdir: Path,
 ) -> tuple[dict[str, Any], list[str]]:  # fmt: skip
     url = f"http://127.0.0.1:{port}{path}"
+    discover = path.startswith(DISCOVER_PATH.split("?")[0])
     with server(cmd, env=env, port=port, log=workdir / f"{name}.log") as proc:
         ids = fetch_ids(url, token)
         if args.warmup > 0:
             run_wrk(url, lua, duration=args.warmup, args=args)
         before = cpu_ticks(proc.pid)
+        pages_before = discover_pages(port) if discover else {}
         result, raw = run_wrk(url, lua, duration=args.duration, args=args)
         cpu_ms = (cpu_ticks(proc.pid) - before) * 1000 / os.sysconf("SC_CLK_TCK")
+        if discover:
+            pages_after = discover_pages(port)
+            result["discover_pages"] = {k: pages_after[k] - pages_before[k] for k in pages_after}
     result["cpu_ms_per_request"] = cpu_ms / max(1, result["requests"])
     result["wrk_output"] = raw
     return result, ids
@@ -535,6 +556,12 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="default bench/results/feed_read[_discover].json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, server logs)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="event loop of both servers")
+    parser.add_argument(
+        "--shed",
+        action="store_true",
+        help="leave Discover's load shedding on (by default the bench turns its event-loop trigger off"
+        " so that it measures ranked pages)",
+    )
     args = parser.parse_args()
     args.notes = args.notes if args.notes is not None else (10_000 if args.quick else 100_000)
     args.duration = args.duration if args.duration is not None else (5 if args.quick else 15)
@@ -579,6 +606,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "BRIDGENOTE_VAR_DIR": str(workdir / "var"),
     }
     env.pop("BRIDGENOTE_REDIS_URL", None)
+    if not args.shed:
+        # The bench overloads one process on purpose; measure the ranked page, not the fallback.
+        env["BRIDGENOTE_FEED_SHED_LAG_SECONDS"] = "0"
     python = sys.executable
     bridgenote = str(Path(python).with_name("bridgenote"))
     port = free_port()
@@ -612,6 +642,9 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             f"{r['cpu_ms_per_request']:>12.2f}{errors:>8}"
         )
     target = 0.5 if args.path.startswith("/api/v1/feeds/discover") else 0.3
+    if "discover_pages" in app:
+        pages = app["discover_pages"]
+        print(f"Discover pages: {pages['ranked']:.0f} ranked, {pages['fallback']:.0f} from the cached order (shedding)")
     print(f"\napp / ceiling req/s: {ratio:.2f}   (target in the issue: >= {target})")
     if args.path == FEED_PATH and app_ids != ceiling_ids:
         print("warning: the app and the ceiling returned different notes; the comparison is not like for like")

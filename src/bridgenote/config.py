@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     worker_id: int | None = Field(default=None, ge=0, le=1023)
     # How often a web process without the in-process worker writes its buffered view counts.
     view_flush_seconds: float = 5.0
+    # Discover falls back to cached pool order while requests find the event loop this many
+    # seconds late (a surge queueing in front of the app); 0 turns that trigger off.
+    feed_shed_lag_seconds: float = Field(default=0.1, ge=0)
 
     max_upload_bytes: int = 20 * 1024 * 1024
     max_video_bytes: int = 200 * 1024 * 1024

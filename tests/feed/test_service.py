@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -180,6 +182,42 @@ async def test_fallback_serves_cached_order_and_shows_in_metrics(
     feed_service.set_fallback(False)
     page, _cursor = await discover(runtime, reader, limit=5)
     assert any(e.reason != "popular" for e in page)
+
+
+async def test_a_queue_in_front_of_the_app_turns_on_the_fallback(
+    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discover probes how late the event loop runs a callback queued with each page. Several
+    late probes in a row mean a surge is queueing before the app: Discover sheds to the
+    cached order. One late probe (a model loading, say) does not."""
+    await _community(runtime, post)
+    await drain()
+    reader = await create_user(runtime, interests=["travel"])
+    limit = runtime.settings.feed_shed_lag_seconds
+    assert limit > 0
+    probes: list[float] = []
+    probe = feed_service._shedder.probe
+    monkeypatch.setattr(feed_service._shedder, "probe", lambda lag: (probes.append(lag), probe(lag)))
+    await discover(runtime, reader, limit=5)
+    assert probes == [limit]
+    await asyncio.sleep(0)
+
+    async def late_probe() -> None:
+        probe(limit)
+        time.sleep(limit * 1.2)  # the loop is busy with something else meanwhile
+        await asyncio.sleep(0)
+
+    await late_probe()
+    assert not feed_service._shedder.active()
+    for _ in range(feed_service.SHED_LAG_PROBES - 1):
+        await late_probe()
+    assert feed_service._shedder.active()
+    page, cursor = await discover(runtime, reader, limit=5)
+    assert len(page) == 5 and all(e.reason == "popular" and e.card is not None for e in page)
+    more, _cursor = await discover(runtime, reader, cursor=cursor, limit=5)
+    assert more and not {e.id for e in more} & {e.id for e in page}
+    feed_service.set_fallback(False)
+    assert not feed_service._shedder.active()
 
 
 async def test_training_learns_from_the_interaction_log(runtime: Runtime, drain: Drain, post: NoteMaker) -> None:

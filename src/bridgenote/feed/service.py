@@ -74,6 +74,9 @@ REDIS_POOL_TTL_S = 300
 SHED_INFLIGHT = 48
 SHED_LATENCY_S = 0.120
 SHED_HOLD_S = 5.0
+# ...or when this many Discover requests in a row find the event loop this late
+# (``Settings.feed_shed_lag_seconds``; see ``_Shedder.probe``).
+SHED_LAG_PROBES = 5
 # A signed-in reader's next pages are ranked together, AHEAD_PAGES at a time, and served
 # from memory until their profile's revision changes (a like, save, follow, "not
 # interested", a settings change), they run out, or AHEAD_TTL_S passes.
@@ -90,6 +93,11 @@ FALLBACK_ACTIVE = Gauge(
 )
 FALLBACK_PAGES = Counter(
     "bridgenote_feed_fallback_pages_total", "Discover pages served from the cached order", registry=metrics.registry
+)
+LOOP_LAG = Gauge(
+    "bridgenote_feed_loop_lag_seconds",
+    "How late the event loop ran Discover's last probe callback (queueing in front of the app)",
+    registry=metrics.registry,
 )
 RANKED_PAGES = Counter(
     "bridgenote_feed_ranked_pages_total", "Discover pages ranked for their reader", registry=metrics.registry
@@ -451,6 +459,30 @@ class _Shedder:
     latency: float = 0.0  # exponentially weighted, seconds
     until: float = 0.0
     forced: bool = False
+    probing: bool = False
+    lagging: int = 0  # probes in a row that found the loop late
+
+    def probe(self, limit: float) -> None:
+        """Measure how long a callback queued now waits for the event loop. SQLite reads run
+        inline, so a page's handler runs to its end without yielding, and a surge queues in
+        front of the app, where ``observe``'s latency never sees it. ``SHED_LAG_PROBES``
+        late probes in a row start shedding; one slow callback (a model loading) does not.
+        ``limit`` 0 turns the probe off."""
+        if self.probing or limit <= 0:
+            return
+        self.probing = True
+        queued = time.monotonic()
+
+        def arrived() -> None:
+            self.probing = False
+            lag = time.monotonic() - queued
+            LOOP_LAG.set(lag)
+            self.lagging = self.lagging + 1 if lag > limit else 0
+            if self.lagging >= SHED_LAG_PROBES:
+                self.lagging = 0
+                self.until = time.monotonic() + SHED_HOLD_S
+
+        asyncio.get_running_loop().call_soon(arrived)
 
     def active(self) -> bool:
         on = self.forced or time.monotonic() < self.until
@@ -471,6 +503,7 @@ def set_fallback(on: bool) -> None:
     """Force Discover onto cached pool order (an operator switch; also for tests)."""
     _shedder.forced = on
     _shedder.until = 0.0
+    _shedder.lagging = 0
     _shedder.active()
 
 
@@ -774,11 +807,14 @@ async def discover(
     seen = SeenFilter.decode(cursor) if cursor else SeenFilter(seed=random.getrandbits(32))
     pool = await get_pool(runtime)
     started = time.perf_counter()
+    _shedder.probe(runtime.settings.feed_shed_lag_seconds)
     _shedder.inflight += 1
     cards: dict[int, dict[str, Any]] = {}
     try:
         if _shedder.active():
-            picks = await _fallback_page(session, pool=pool, viewer=viewer, seen=seen, size=size)
+            picks, cards = await _fallback_page(
+                session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size
+            )
             FALLBACK_PAGES.inc()
         elif viewer.id is not None:
             picks, cards = await _ahead_page(session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size)
@@ -848,24 +884,31 @@ async def _visible_page(
 
 
 async def _fallback_page(
-    session: AsyncSession, *, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
-) -> list[Pick]:
+    session: AsyncSession, *, runtime: Any, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
+) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
+    """The pool's unpersonalised order, checked and carded a page at a time."""
     holder = next((h for h in _holders.values() if h.pool is pool), None)
     order = holder.fallback_order if holder is not None else None
     if order is None:
         order = _fallback_order(pool)
         if holder is not None:
             holder.fallback_order = order
-    me = viewer.id
-    fresh = [p for p in order if int(pool.ids[p]) not in seen and int(pool.authors[p]) != me][: size * 3]
-    visible = await notes_service.visible_note_ids(session, viewer=viewer, note_ids=[int(pool.ids[p]) for p in fresh])
-    picks = []
-    for p in fresh:
-        if int(pool.ids[p]) in visible:
-            picks.append(Pick(int(pool.ids[p]), p, 0.0, "popular", None, False))
-            if len(picks) == size:
-                break
-    return picks
+    positions = np.asarray(order, dtype=np.int64)
+    usable = pool.authors[positions] != (viewer.id if viewer.id is not None else -1)
+    usable &= ~seen.contains_many(pool.bloom[positions])
+    fresh = [int(p) for p in positions[usable][: size * 3]]
+    picks: list[Pick] = []
+    cards: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(fresh), size):
+        chunk = fresh[start : start + size]
+        found = await notes_service.visible_cards(
+            session, runtime=runtime, viewer=viewer, note_ids=[int(pool.ids[p]) for p in chunk]
+        )
+        cards.update(found)
+        picks += [Pick(int(pool.ids[p]), p, 0.0, "popular", None, False) for p in chunk if int(pool.ids[p]) in found]
+        if len(picks) >= size:
+            break
+    return picks[:size], cards
 
 
 async def following(
