@@ -84,14 +84,8 @@ def score(x: np.ndarray, weights: Mapping[str, float], names: Sequence[str] = FE
     return np.asarray(x @ weight_vector(weights, names), dtype=np.float32)
 
 
-def top_feature(row: np.ndarray, weights: Mapping[str, float], names: Sequence[str] = FEATURES) -> str:
-    """The feature that added most to this row's score (the basis of "Why this?")."""
-    contributions = row * weight_vector(weights, names)
-    return names[int(np.argmax(contributions))]
-
-
 def top_features(x: np.ndarray, weights: Mapping[str, float], names: Sequence[str] = FEATURES) -> list[str]:
-    """:func:`top_feature` of every row of ``x`` at once."""
+    """For each row of ``x``, the feature that added most to its score (the basis of "Why this?")."""
     if x.shape[0] == 0:
         return []
     return [names[i] for i in np.argmax(x * weight_vector(weights, names), axis=1).tolist()]
