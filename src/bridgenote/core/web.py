@@ -151,7 +151,7 @@ async def _authenticate(request: Request, session: AsyncSession, credentials: tu
     if request.method not in SAFE_METHODS:
         return await authenticate(session, *credentials)
     runtime: Runtime = request.app.state.runtime
-    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000)
+    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000, holds_counters=False)
     key = (credentials[0], token_digest(credentials[1]))
     found: Viewer | None = cache.get(key)
     if found is None:
@@ -165,7 +165,7 @@ def forget_viewers(request: Request) -> None:
     """After this request commits, drop cached viewers in this process (logout, revocation,
     profile changes); other processes catch up within ``VIEWER_TTL``."""
     runtime: Runtime = request.app.state.runtime
-    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000)
+    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000, holds_counters=False)
 
     async def clear() -> None:
         cache.clear()
