@@ -330,6 +330,28 @@ async def test_pages_are_ranked_ahead_until_the_profile_changes(
     assert any(e.reason == "saved_topic" for e in page)
 
 
+async def test_anonymous_readers_share_one_ranking(
+    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _community(runtime, post)
+    await drain()
+    rankings: list[int] = []
+    rank_pages = feed_service.pool_pick_pages
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rankings.append(kwargs["pages"])
+        return rank_pages(*args, **kwargs)
+
+    monkeypatch.setattr(feed_service, "pool_pick_pages", counted)
+    first, cursor = await discover(runtime, None, limit=4)
+    other, _ = await discover(runtime, None, limit=4)
+    assert [e.id for e in other] == [e.id for e in first]  # the general ranking's first page
+    assert all(e.card is not None for e in first)
+    more, _ = await discover(runtime, None, cursor=cursor, limit=4)
+    assert len(more) == 4 and not {e.id for e in more} & {e.id for e in first}
+    assert rankings == [feed_service.AHEAD_PAGES]  # one ranking served all three pages
+
+
 async def test_a_page_ranked_ahead_is_checked_and_its_cards_are_current(
     runtime: Runtime, drain: Drain, post: NoteMaker
 ) -> None:

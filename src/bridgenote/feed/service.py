@@ -83,6 +83,7 @@ SHED_LAG_PROBES = 5
 AHEAD_PAGES = 5
 AHEAD_TTL_S = 300.0
 AHEAD_CACHE = "feed.ahead"
+ANONYMOUS_CACHE = "feed.anonymous"
 FEEDBACK_KINDS = ("not_interested", "more_like_this", "view")
 EVENT_KINDS = ("like", "save", "comment", "reply", "comment_like")
 
@@ -787,6 +788,49 @@ async def _ahead_page(
     return page, cards
 
 
+async def _session_page(
+    session: AsyncSession, *, runtime: Any, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
+) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
+    """A page ranked for this scroll session alone."""
+    reader = await _reader(session, viewer=viewer, seen=seen)
+    cand = pool_candidates(pool, reader)
+    if viewer.region and len(cand):
+        cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+    return await _visible_page(session, runtime=runtime, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size)
+
+
+async def _anonymous_page(
+    session: AsyncSession, *, runtime: Any, pool: Pool, viewer: Viewer, seen: SeenFilter, size: int
+) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
+    """Anonymous readers all get the general ranking, so its first ``AHEAD_PAGES`` pages are
+    ranked once per pool, region and languages and shared (a surge of newcomers browsing
+    before they sign up costs one ranking, not one per page). Each scroll session walks
+    them past what its cursor has seen; past their end, or if notes on the way turn out
+    hidden, the session gets a page ranked for itself."""
+    key = (pool.built_ms, viewer.region, _reader_languages(viewer), size)
+    cache = runtime.cache(ANONYMOUS_CACHE, ttl=POOL_TTL_S, max_entries=1_000, holds_counters=False)
+    shared: list[Pick] | None = cache.get(key)
+    if shared is None:
+        reader = await _reader(session, viewer=viewer, seen=SeenFilter(seed=random.getrandbits(32)))
+        cand = pool_candidates(pool, reader)
+        if viewer.region and len(cand):
+            cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+        shared = [p for page in pool_pick_pages(pool, cand, reader, size=size, pages=AHEAD_PAGES) for p in page]
+        cache.set(key, shared)
+    fresh = shared
+    if shared and seen.bits.any():
+        served = seen.contains_many(pool.bloom[np.fromiter((p.position for p in shared), dtype=np.int64)])
+        fresh = [p for p, was in zip(shared, served.tolist(), strict=True) if not was]
+    batch = fresh[:size]
+    if len(batch) == size:
+        cards = await notes_service.visible_cards(
+            session, runtime=runtime, viewer=viewer, note_ids=[p.note_id for p in batch]
+        )
+        if len(cards) == size:
+            return batch, cards
+    return await _session_page(session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size)
+
+
 def _fallback_order(pool: Pool) -> list[int]:
     """The pool ranked for nobody in particular (engagement, trends, freshness, fair
     re-rank): what Discover serves while shedding load."""
@@ -820,12 +864,8 @@ async def discover(
             picks, cards = await _ahead_page(session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size)
             RANKED_PAGES.inc()
         else:
-            reader = await _reader(session, viewer=viewer, seen=seen)
-            cand = pool_candidates(pool, reader)
-            if viewer.region and len(cand):
-                cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
-            picks, cards = await _visible_page(
-                session, runtime=runtime, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size
+            picks, cards = await _anonymous_page(
+                session, runtime=runtime, pool=pool, viewer=viewer, seen=seen, size=size
             )
             RANKED_PAGES.inc()
     finally:
