@@ -769,9 +769,7 @@ async def _ahead_page(
             # Ranked for this session: what it has seen (this page's picks so far too) is out.
             seen.add(p.note_id for p in page)
             reader = await _reader(session, viewer=viewer, seen=seen)
-            cand = pool_candidates(pool, reader)
-            if viewer.region and len(cand):
-                cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+            cand = await _candidates(session, pool=pool, viewer=viewer, reader=reader)
             pages = pool_pick_pages(pool, cand, reader, size=size, pages=AHEAD_PAGES)
             ahead = _Ahead(key, [p for chunk in pages for p in chunk])
             cache.set(viewer.id, ahead)
@@ -793,9 +791,7 @@ async def _session_page(
 ) -> tuple[list[Pick], dict[int, dict[str, Any]]]:
     """A page ranked for this scroll session alone."""
     reader = await _reader(session, viewer=viewer, seen=seen)
-    cand = pool_candidates(pool, reader)
-    if viewer.region and len(cand):
-        cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+    cand = await _candidates(session, pool=pool, viewer=viewer, reader=reader)
     return await _visible_page(session, runtime=runtime, pool=pool, viewer=viewer, reader=reader, cand=cand, size=size)
 
 
@@ -812,9 +808,7 @@ async def _anonymous_page(
     shared: list[Pick] | None = cache.get(key)
     if shared is None:
         reader = await _reader(session, viewer=viewer, seen=SeenFilter(seed=random.getrandbits(32)))
-        cand = pool_candidates(pool, reader)
-        if viewer.region and len(cand):
-            cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+        cand = await _candidates(session, pool=pool, viewer=viewer, reader=reader)
         shared = [p for page in pool_pick_pages(pool, cand, reader, size=size, pages=AHEAD_PAGES) for p in page]
         cache.set(key, shared)
     fresh = shared
@@ -880,6 +874,14 @@ async def discover(
     seen.page += 1
     entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration, cards.get(p.note_id)) for p in picks]
     return Window(items=entries, next_cursor=seen.encode() if picks else None)
+
+
+async def _candidates(session: AsyncSession, *, pool: Pool, viewer: Viewer, reader: Reader) -> npt.NDArray[np.int64]:
+    """The reader's candidate positions, less what moderation hid in the viewer's region."""
+    cand = pool_candidates(pool, reader)
+    if viewer.region and len(cand):
+        cand = cand[~(await _region_hidden(session, pool, viewer.region))[cand]]
+    return cand
 
 
 async def _region_hidden(session: AsyncSession, pool: Pool, region: str) -> npt.NDArray[np.bool_]:
