@@ -294,21 +294,27 @@ async def test_what_discover_keeps_showing_without_a_response_fades(
     assert any(final[t] > before[t] for t in items[liked] if t in before)
 
 
+@pytest.fixture
+def rankings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ``pages`` of every ranking pass Discover runs from here on, in order."""
+    passes: list[int] = []
+    rank_pages = feed_service.pool_pick_pages
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(kwargs["pages"])
+        return rank_pages(*args, **kwargs)
+
+    monkeypatch.setattr(feed_service, "pool_pick_pages", counted)
+    return passes
+
+
 async def test_pages_are_ranked_ahead_until_the_profile_changes(
-    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, drain: Drain, post: NoteMaker, rankings: list[int]
 ) -> None:
     notes = await _community(runtime, post)
     await drain()
     reader = await create_user(runtime, interests=["food"])
     await drain()
-    rankings: list[int] = []
-    rank_pages = feed_service.pool_pick_pages
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        rankings.append(kwargs["pages"])
-        return rank_pages(*args, **kwargs)
-
-    monkeypatch.setattr(feed_service, "pool_pick_pages", counted)
     first, cursor = await discover(runtime, reader, limit=3)
     second, cursor = await discover(runtime, reader, cursor=cursor, limit=3)
     assert rankings == [feed_service.AHEAD_PAGES]  # the second page was ranked with the first
@@ -331,18 +337,10 @@ async def test_pages_are_ranked_ahead_until_the_profile_changes(
 
 
 async def test_anonymous_readers_share_one_ranking(
-    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, drain: Drain, post: NoteMaker, rankings: list[int]
 ) -> None:
     await _community(runtime, post)
     await drain()
-    rankings: list[int] = []
-    rank_pages = feed_service.pool_pick_pages
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        rankings.append(kwargs["pages"])
-        return rank_pages(*args, **kwargs)
-
-    monkeypatch.setattr(feed_service, "pool_pick_pages", counted)
     first, cursor = await discover(runtime, None, limit=4)
     other, _ = await discover(runtime, None, limit=4)
     assert [e.id for e in other] == [e.id for e in first]  # the general ranking's first page
