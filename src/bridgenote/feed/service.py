@@ -758,7 +758,7 @@ async def _ahead_page(
     goes through the feed's ``visible_to`` (blocks, mutes, moderation and region limits
     since the ranking), in the same query that reads the cards' live fields."""
     assert viewer.id is not None
-    revision = await session.scalar(_REVISION, {"user_id": viewer.id})
+    revision = await (await session.connection()).scalar(_REVISION, {"user_id": viewer.id})
     key = (revision, viewer.region, _reader_languages(viewer), size)
     cache = runtime.cache(AHEAD_CACHE, ttl=AHEAD_TTL_S, max_entries=20_000, holds_counters=False)
     ahead: _Ahead | None = cache.get(viewer.id)

@@ -294,7 +294,9 @@ async def visible_cards(
         return {}
     stmt = _page_statement(signed_in=viewer.id is not None, regional=bool(viewer.region))
     params = {**policy.visible_params(viewer), "note_ids": [int(i) for i in note_ids]}
-    rows = (await session.execute(stmt, params)).all()
+    # A Core statement on the session's connection: the ORM's execution layer adds about
+    # a third to a statement that runs on every feed page.
+    rows = (await (await session.connection()).execute(stmt, params)).all()
     cache = shared_cache(runtime)
     found: dict[int, dict[str, Any]] = cache.get_many([row.id for row in rows])  # type: ignore[assignment]
     stale = [
