@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,90 @@ def test_rerank_over_arrays_is_the_rerank_over_items() -> None:
     assert len(set(chosen)) == 20
     assert max(sum(1 for k in chosen if items[k].creator == c) for c in range(12)) <= config.creator_cap
     assert sum(items[k].other_language for k in chosen) == 5
+
+
+def _choose_by_the_rules(
+    scores: list[float],
+    creators: list[int],
+    topics: list[list[int]],
+    small: list[bool],
+    fresh: list[bool],
+    exposure: list[float],
+    other: list[bool],
+    *,
+    size: int,
+    config: rerank.Config,
+) -> list[int]:
+    """The re-rank's rules written out one candidate at a time, as the module docstring
+    states them: the oracle for the array implementation."""
+    n = len(scores)
+    lo, hi = min(scores), max(scores)
+    base = [
+        (s - lo) / max(hi - lo, 1e-9) - config.exposure_weight * math.log1p(e) + config.small_creator_boost * sm
+        for s, e, sm in zip(scores, exposure, small, strict=True)
+    ]
+    weight = [{t: 1.0 / len(ts) for t in ts} for ts in topics]
+    shown: dict[int, int] = {}
+    per_creator: dict[int, int] = {}
+    per_topic: dict[int, int] = {}
+    topic_cap = max(2, math.ceil(config.topic_share * min(size, n)))
+    page: list[int] = []
+    while len(page) < min(size, n):
+        slot = len(page)
+        available = [i for i in range(n) if i not in page]
+        open_ = [i for i in available if per_creator.get(creators[i], 0) < config.creator_cap] or available
+        allowed = [i for i in open_ if not topics[i] or per_topic.get(topics[i][0], 0) < topic_cap] or open_
+        if config.other_language_share is not None:
+            target = config.other_language_share * (slot + 1)
+            shown_other = sum(other[i] for i in page)
+            want = True if shown_other < target - 0.5 else False if shown_other + 1 > target + 0.5 else None
+            if want is not None:
+                allowed = [i for i in allowed if other[i] == want] or [i for i in open_ if other[i] == want] or allowed
+        if config.exploration_every > 0 and slot % config.exploration_every == config.exploration_every - 1:
+            allowed = [i for i in allowed if fresh[i] and small[i]] or allowed
+        penalty = {i: sum(w * shown.get(t, 0) for t, w in weight[i].items()) for i in allowed}
+        pick = max(allowed, key=lambda i: (base[i] - config.topic_penalty * penalty[i] / max(slot, 1), -i))
+        page.append(pick)
+        for t in topics[pick]:
+            shown[t] = shown.get(t, 0) + 1
+        per_creator[creators[pick]] = per_creator.get(creators[pick], 0) + 1
+        if topics[pick]:
+            per_topic[topics[pick][0]] = per_topic.get(topics[pick][0], 0) + 1
+    return page
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_rerank_over_arrays_follows_the_rules(seed: int) -> None:
+    # Few creators and topics, so the caps bind and get relaxed; some seeds mix languages.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 90))
+    creators = [int(c) for c in rng.integers(0, int(rng.integers(1, 10)), size=n)]
+    vocabulary = int(rng.integers(1, 6))
+    topics = [
+        [int(t) for t in rng.choice(vocabulary, size=int(rng.integers(0, vocabulary + 1)), replace=False)]
+        for _ in range(n)
+    ]
+    scores = [float(x) for x in rng.random(n)]
+    small = [bool(x) for x in rng.random(n) < 0.4]
+    fresh = [bool(x) for x in rng.random(n) < 0.4]
+    exposure = [float(x) for x in rng.random(n) * 50]
+    other = [bool(x) for x in rng.random(n) < rng.random()]
+    config = rerank.Config(other_language_share=[None, 0.3, 0.7][seed % 3])
+    size = int(rng.integers(1, 30))
+    chosen = rerank.choose(
+        scores=np.array(scores),
+        creators=np.array(creators, dtype=np.int64),
+        topic_rows=np.array([i for i, ts in enumerate(topics) for _t in ts], dtype=np.int64),
+        topic_cols=np.array([t for ts in topics for t in ts], dtype=np.int64),
+        small=np.array(small),
+        fresh=np.array(fresh),
+        exposure=np.array(exposure),
+        other=np.array(other),
+        size=size,
+        config=config,
+    )
+    expected = _choose_by_the_rules(scores, creators, topics, small, fresh, exposure, other, size=size, config=config)
+    assert chosen == expected
 
 
 def test_rerank_follows_the_language_mix() -> None:
