@@ -20,7 +20,9 @@ per-viewer visibility check all do their real work. Each request starts a new
 scroll session (no cursor). The bench overloads one process on purpose, so it turns
 off Discover's event-loop shedding trigger (``BRIDGENOTE_FEED_SHED_LAG_SECONDS=0``)
 to measure ranked pages; ``--shed`` leaves it on and shows how many pages came from
-the cached order instead (both counts come from ``/metrics``).
+the cached order instead (both counts come from ``/metrics``). The Discover run also loads the
+app's own latest feed, so the report separates Discover's ranking from the costs every
+API page pays.
 
     .venv/bin/python bench/feed_read.py            # 100k notes, 15 s per server
     .venv/bin/python bench/feed_read.py --quick    # 10k notes, 5 s per server
@@ -623,6 +625,19 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
          "--loop", args.loop],
         env=env, port=port, path=args.path, lua=lua, args=args, token=token, workdir=workdir,
     )  # fmt: skip
+    latest: dict[str, Any] | None = None
+    if args.path.startswith(DISCOVER_PATH.split("?")[0]):
+        # The app's own cheapest feed page, same process settings: what Discover's ranking,
+        # re-ranking and cards cost on top of the framework, the transaction and the auth
+        # that every API page pays.
+        port = free_port()
+        print("Loading the app's latest feed ...", flush=True)
+        latest, _ids = measure(
+            "app-latest",
+            [bridgenote, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+             "--no-access-log", "--loop", args.loop],
+            env=env, port=port, path=FEED_PATH, lua=lua, args=args, token=token, workdir=workdir,
+        )  # fmt: skip
     port = free_port()
     print("Loading the ceiling ...", flush=True)
     ceiling, ceiling_ids = measure(
@@ -633,6 +648,8 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
 
     ratio = app["requests_per_s"] / ceiling["requests_per_s"] if ceiling["requests_per_s"] else 0.0
     rows = [("app (bridgenote serve)", app), ("ceiling (sqlite3 + Starlette)", ceiling)]
+    if latest is not None:
+        rows.insert(1, ("app, latest feed", latest))
     print()
     print(f"{'server':<32}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/req':>12}{'errors':>8}")
     for name, r in rows:
@@ -646,6 +663,8 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         pages = app["discover_pages"]
         print(f"Discover pages: {pages['ranked']:.0f} ranked, {pages['fallback']:.0f} from the cached order (shedding)")
     print(f"\napp / ceiling req/s: {ratio:.2f}   (target in the issue: >= {target})")
+    if latest is not None and latest["requests_per_s"]:
+        print(f"Discover / the app's latest feed req/s: {app['requests_per_s'] / latest['requests_per_s']:.2f}")
     if args.path == FEED_PATH and app_ids != ceiling_ids:
         print("warning: the app and the ceiling returned different notes; the comparison is not like for like")
     for name, r in rows:
@@ -669,6 +688,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "app": app,
         "ceiling": ceiling,
         "ratio": ratio,
+        "app_latest_feed": latest,
     }
     args.json.write_text(json.dumps(result, indent=2, default=str))
     print(f"results: {args.json}")
