@@ -73,6 +73,25 @@ def test_profile_moves_with_signals_and_fatigue_expires() -> None:
         p.record("poke", creator=1, topics=[], embedding=None)
 
 
+def test_an_interest_left_behind_fades_however_strong_it_was() -> None:
+    p = Profile()
+    p.topic_weights = {"hotpot": 20.0, "knitting": 2.0, "travel": 20.0}
+    # Thirty impressions of each without a response...
+    p.discount_shown([["hotpot"]] * 30 + [["knitting"]] * 30)
+    # ... take most of a weight built from weeks of likes, not a fixed 3 points of it,
+    assert p.topic_weights["hotpot"] < 0.35 * 20.0
+    assert 0.0 <= p.topic_weights["knitting"] < 0.35 * 2.0
+    assert p.topic_weights["travel"] == 20.0  # and leave what was not shown alone.
+    # An interest that still draws a like every third impression holds (every signal also
+    # decays all weights a little, so it settles below where it started, far above zero).
+    kept = Profile()
+    kept.topic_weights = {"hotpot": 5.0}
+    for at in range(30):
+        kept.discount_shown([["hotpot"]] * 3)
+        kept.record("like", creator=1, topics=["hotpot"], embedding=None, at_ms=at)
+    assert kept.topic_weights["hotpot"] > 0.75 * 5.0
+
+
 def test_logistic_fit_recovers_the_useful_feature() -> None:
     rng = np.random.default_rng(0)
     x = rng.random((2000, len(ranking.FEATURES))).astype(np.float32)

@@ -37,6 +37,11 @@ FOLLOW_WEIGHT = 2.0
 # fades. Without it the profile hears only positive signals and never lets go of interests
 # a user has left (bench/feed_sim.py's time to adapt).
 IMPRESSION_PENALTY = 0.1
+# ... and a share of what the topics hold (split the same way), so that a strong interest
+# fades in proportion, as a weak one does, once it stops drawing responses: the fixed
+# penalty alone took dozens of sessions to wear down an interest built from weeks of likes.
+# Interests that still draw a like every few impressions hold steady well above the others.
+IMPRESSION_FADE = 0.04
 INTEREST_WEIGHT = 2.0
 DECAY = 0.93
 MAX_TOPICS = 200
@@ -201,16 +206,18 @@ class Profile:
 
     def discount_shown(self, shown: Iterable[Sequence[str]]) -> None:
         """Discover showed notes with these topics: each note takes
-        :data:`IMPRESSION_PENALTY` from its topics' weights, never below zero (being shown
-        something is no sign of disliking it, only of not being drawn to it)."""
+        :data:`IMPRESSION_FADE` of what its topics' weights hold and then
+        :data:`IMPRESSION_PENALTY` (both split between its topics), never below zero (being
+        shown something is no sign of disliking it, only of not being drawn to it)."""
         for topics in shown:
             if not topics:
                 continue
             share = IMPRESSION_PENALTY / len(topics)
+            fade = IMPRESSION_FADE / len(topics)
             for topic in topics:
                 weight = self.topic_weights.get(topic)
                 if weight is not None and weight > 0:
-                    self.topic_weights[topic] = max(0.0, weight - share)
+                    self.topic_weights[topic] = max(0.0, weight * (1.0 - fade) - share)
 
     def record_follow(self, creator: int, *, following: bool = True) -> None:
         key = str(creator)
