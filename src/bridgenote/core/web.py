@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridgenote.core import i18n
 from bridgenote.core.auth import ANONYMOUS, Viewer
+from bridgenote.core.cache import TTLCache
 from bridgenote.core.db import on_commit
 from bridgenote.core.errors import AppError, Forbidden, PayloadTooLarge, Unauthorized
 from bridgenote.core.ratelimit import enforce
@@ -143,6 +144,12 @@ VIEWER_CACHE = "auth.viewers"
 VIEWER_TTL = 5.0
 
 
+def _viewer_cache(request: Request) -> TTLCache:
+    # Viewers hold no counters, so the view-count flush leaves them cached.
+    runtime: Runtime = request.app.state.runtime
+    return runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000, holds_counters=False)
+
+
 async def _authenticate(request: Request, session: AsyncSession, credentials: tuple[str, str]) -> Viewer | None:
     """Resolve credentials. Reads may reuse a resolution up to ``VIEWER_TTL`` seconds old (every
     feed request would otherwise pay a query); writes always check afresh, so a revoked token
@@ -150,8 +157,7 @@ async def _authenticate(request: Request, session: AsyncSession, credentials: tu
     authenticate: Authenticator = request.app.state.authenticate
     if request.method not in SAFE_METHODS:
         return await authenticate(session, *credentials)
-    runtime: Runtime = request.app.state.runtime
-    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000, holds_counters=False)
+    cache = _viewer_cache(request)
     key = (credentials[0], token_digest(credentials[1]))
     found: Viewer | None = cache.get(key)
     if found is None:
@@ -164,8 +170,7 @@ async def _authenticate(request: Request, session: AsyncSession, credentials: tu
 def forget_viewers(request: Request) -> None:
     """After this request commits, drop cached viewers in this process (logout, revocation,
     profile changes); other processes catch up within ``VIEWER_TTL``."""
-    runtime: Runtime = request.app.state.runtime
-    cache = runtime.cache(VIEWER_CACHE, ttl=VIEWER_TTL, max_entries=50_000, holds_counters=False)
+    cache = _viewer_cache(request)
 
     async def clear() -> None:
         cache.clear()
