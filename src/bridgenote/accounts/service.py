@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    ColumnExpressionArgument,
     Select,
     bindparam,
     delete,
@@ -518,9 +519,19 @@ async def feed_relations(session: AsyncSession, *, viewer_id: int) -> tuple[set[
     return followed, hidden
 
 
-def hidden_user_ids() -> Select[int]:
-    """Users whose content nobody else sees (deleted or suspended accounts)."""
-    return select(User.id).where(User.state.in_(("deleted", "suspended")))
+HIDDEN_STATES = ("deleted", "suspended")
+
+
+def is_hidden(user_id: ColumnExpressionArgument[int | None]) -> ColumnElement[bool]:
+    """SQL condition: the account ``user_id`` (a column of the outer query) is deleted or
+    suspended, so nobody else sees its content.
+
+    Correlated on purpose: a primary-key lookup per row. The uncorrelated form,
+    ``NOT IN (SELECT id FROM users WHERE state IN ...)``, made SQLite read the whole users
+    table on every feed page once ANALYZE had found the state index unselective (almost
+    every account is active), and PostgreSQL cannot turn ``NOT IN`` into an anti-join.
+    """
+    return exists().where(User.id == user_id, User.state.in_(HIDDEN_STATES))
 
 
 async def is_blocked_either_way(session: AsyncSession, *, a: int, b: int) -> bool:
@@ -795,7 +806,7 @@ async def visible_users(session: AsyncSession, *, viewer: Viewer, user_ids: Sequ
     no block either way. Order is not preserved."""
     if not user_ids:
         return []
-    stmt = select(User).where(User.id.in_(user_ids), User.id.not_in(hidden_user_ids()))
+    stmt = select(User).where(User.id.in_(user_ids), User.state.not_in(HIDDEN_STATES))
     if viewer.id is not None:
         stmt = stmt.where(User.id.not_in(blocked_either_way(viewer.id)))
     return list((await session.scalars(stmt)).all())

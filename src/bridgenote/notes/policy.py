@@ -58,7 +58,7 @@ def _visible(
     conditions: list[ColumnElement[bool]] = [
         Note.deleted_at.is_(None),
         or_(Note.state == "published", own),
-        or_(own, Note.author_id.not_in(accounts_service.hidden_user_ids())),
+        or_(own, ~accounts_service.is_hidden(Note.author_id)),
     ]
     if viewer_id is not None:
         conditions.append(Note.author_id.not_in(accounts_service.blocked_either_way(viewer_id)))
@@ -93,7 +93,7 @@ def board_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     own = Board.owner_id == viewer.id if viewer.id is not None else false()
     conditions: list[ColumnElement[bool]] = [
         or_(Board.is_private.is_(False), own),
-        or_(own, Board.owner_id.not_in(accounts_service.hidden_user_ids())),
+        or_(own, ~accounts_service.is_hidden(Board.owner_id)),
     ]
     if viewer.id is not None:
         conditions.append(Board.owner_id.not_in(accounts_service.blocked_either_way(viewer.id)))
@@ -110,7 +110,7 @@ def comment_visible_to(viewer: Viewer) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = [
         Comment.deleted_at.is_(None),
         Comment.state == "published",
-        Comment.author_id.not_in(accounts_service.hidden_user_ids()),
+        ~accounts_service.is_hidden(Comment.author_id),
     ]
     if viewer.region:
         limited = exists().where(

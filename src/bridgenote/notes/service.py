@@ -1422,7 +1422,7 @@ async def hashtag_uses_since(
             Note.created_at >= since,
             Note.deleted_at.is_(None),
             Note.state == "published",
-            Note.author_id.not_in(accounts_service.hidden_user_ids()),
+            ~accounts_service.is_hidden(Note.author_id),
         )
         .order_by(Note.id.desc())
         .limit(limit)

@@ -43,14 +43,13 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     (either way), deleted or suspended, so the list and the unread badge agree."""
     if viewer.id is None:
         return false()
-    hidden = accounts_service.hidden_user_ids().subquery()
     return and_(
         Notification.user_id == viewer.id,
         or_(
             Notification.actor_id.is_(None),
             and_(
                 Notification.actor_id.not_in(accounts_service.blocked_either_way(viewer.id)),
-                ~exists().where(hidden.c.id == Notification.actor_id),
+                ~accounts_service.is_hidden(Notification.actor_id),
             ),
         ),
     )
