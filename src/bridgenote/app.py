@@ -91,11 +91,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(metrics.MetricsMiddleware)
 
-    for router in registry.api_routers():
-        app.include_router(router)  # type: ignore[arg-type]
-    # The web app: pages from each domain's views.py, Discover at "/".
-    web_pages.install(app, registry.view_routers())
-
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -135,4 +130,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         headers: dict[str, Any] = {"Cache-Control": "public, max-age=31536000, immutable"}
         return FileResponse(path, headers=headers)
 
+    # After the probes above, which load balancers call every few seconds: matching is in order.
+    for router in registry.api_routers():
+        app.include_router(router)  # type: ignore[arg-type]
+    # The web app: pages from each domain's views.py, Discover at "/".
+    web_pages.install(app, registry.view_routers())
     return app

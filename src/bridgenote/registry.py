@@ -17,8 +17,16 @@ def load_tasks() -> None:
         importlib.import_module(f"bridgenote.{domain}.tasks")
 
 
+# Matching tries routes in order, and FastAPI walks an included router's routes one by one
+# (about two microseconds each): the pages every reader loads on every scroll go first.
+_BUSIEST_API = ("feed", "notes", "translation", "search")
+
+
 def api_routers() -> list[object]:
-    return [importlib.import_module(f"bridgenote.{domain}.api").router for domain in DOMAINS]
+    """The domains' JSON routers, busiest first (none of their paths overlap, so the order
+    changes only how long matching takes; tests/test_routes.py checks no route is shadowed)."""
+    order = [*_BUSIEST_API, *(d for d in DOMAINS if d not in _BUSIEST_API)]
+    return [importlib.import_module(f"bridgenote.{domain}.api").router for domain in order]
 
 
 def view_routers() -> list[object]:
