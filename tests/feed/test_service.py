@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from bridgenote.feed import service as feed_service
 from bridgenote.feed.models import FeedItem, FeedProfile
 from bridgenote.notes import service as notes_service
 from bridgenote.notes.schemas import NoteUpdate
+from tests.conftest import IS_POSTGRES
 from tests.factories import create_user, viewer
 from tests.feed.conftest import NoteMaker, discover, discover_ids
 
@@ -379,3 +382,114 @@ async def test_a_page_ranked_ahead_is_checked_and_its_cards_are_current(
     assert rest[edited]["title"] == "Walk, edited"
     assert rest[liked]["like_count"] == 1
     assert not rest[liked]["liked"]
+
+
+async def _interactions(runtime: Runtime, rows: list[tuple[int, int, str, float]]) -> None:
+    """(user id, note id, kind, hours ago) straight into the interaction log."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from bridgenote.core.ids import id_floor_for_ms
+    from bridgenote.feed.models import FeedInteraction
+
+    now = int(time.time() * 1000)
+    at = dt.datetime.now(dt.UTC)
+    async with runtime.db.transaction() as session:
+        await session.execute(
+            insert(FeedInteraction),
+            [
+                {
+                    "id": id_floor_for_ms(now - int(h * 3_600_000)) + i,
+                    "user_id": u,
+                    "note_id": n,
+                    "kind": k,
+                    "created_at": at,
+                }
+                for i, (u, n, k, h) in enumerate(rows)
+            ],
+        )
+
+
+async def test_trending_weighs_the_last_two_days_of_signals(runtime: Runtime, drain: Drain, post: NoteMaker) -> None:
+    author, fan = await create_user(runtime), await create_user(runtime)
+    hot, warm, old, disliked = [await post(author, f"note {i}", f"body {i} #cats") for i in range(4)]
+    await drain()
+    await _interactions(
+        runtime,
+        [(fan.id, hot, "like", 1), (fan.id, hot, "like", 2), (fan.id, hot, "save", 30)]  # 1 + 1 + 3
+        + [(fan.id, warm, "like", 47)]
+        + [(fan.id, old, "save", 50 + h) for h in range(5)]  # before the window
+        + [(fan.id, disliked, "not_interested", 1)],
+    )
+    async with runtime.db.transaction(write=False) as session:
+        pool = await feed_service.build_pool(session)
+    trending = {int(i): float(pool.trending[p]) for p, i in enumerate(pool.ids)}
+    assert trending[hot] == pytest.approx(1.0)
+    assert trending[warm] == pytest.approx(np.log1p(1) / np.log1p(5))
+    assert trending[old] == trending[disliked] == 0.0
+
+
+@pytest.mark.skipif(IS_POSTGRES, reason="reads SQLite's EXPLAIN QUERY PLAN (PostgreSQL's planner has other statistics)")
+async def test_trending_reads_only_its_window_of_the_log(runtime: Runtime, drain: Drain, post: NoteMaker) -> None:
+    """After ANALYZE, SQLite preferred walking the note_id index over the whole log (to spare
+    the GROUP BY a sort) to reading the two days through the primary key: the pool rebuild,
+    on the connection that serves reads, took seconds once the log held a million rows."""
+    from sqlalchemy import event, text
+
+    author, fan = await create_user(runtime), await create_user(runtime)
+    notes = [await post(author, f"note {i}", f"body {i} #cats") for i in range(30)]
+    await drain()
+    await _interactions(runtime, [(fan.id, notes[i % 30], "like", i * 0.07) for i in range(20_000)])
+    async with runtime.db.transaction() as session:
+        await session.execute(text("ANALYZE"))
+    seen: list[tuple[str, Any]] = []
+    engine = runtime.db.read_engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_args: Any) -> None:
+        if "feed_interactions" in sql and "GROUP BY" in sql:
+            seen.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with runtime.db.transaction(write=False) as session:
+            await feed_service.build_pool(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == 1
+    async with runtime.db.transaction(write=False) as session:
+        plan = (
+            await (await session.connection()).exec_driver_sql(f"EXPLAIN QUERY PLAN {seen[0][0]}", seen[0][1])
+        ).all()
+    steps = [str(row[-1]) for row in plan]
+    assert any(s.startswith("SEARCH feed_interactions") and "(id>?)" in s for s in steps), steps
+    assert not any(s.startswith("SCAN feed_interactions") for s in steps), steps
+
+
+async def test_a_pool_rebuild_lets_requests_in(runtime: Runtime, drain: Drain, post: NoteMaker) -> None:
+    """On SQLite, reads run on the event loop's own thread: a rebuild that never handed the loop
+    back held every request in the process for its whole length (a few hundred milliseconds
+    every ``POOL_TTL_S`` at 5,000 notes)."""
+    author = await create_user(runtime)
+    for i in range(5):
+        await post(author, f"note {i}", f"body {i} #cats")
+    await drain()
+    ticks = 0
+
+    async def request_in_flight() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    other = asyncio.create_task(request_in_flight())
+    await asyncio.sleep(0)
+    before = ticks
+    async with runtime.db.transaction(write=False) as session:
+        pool = await feed_service.build_pool(session)
+    during = ticks - before
+    other.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await other
+    assert len(pool) == 5
+    assert during >= 3, f"the loop ran other work {during} times during the rebuild"
