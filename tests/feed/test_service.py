@@ -493,3 +493,40 @@ async def test_a_pool_rebuild_lets_requests_in(runtime: Runtime, drain: Drain, p
         await other
     assert len(pool) == 5
     assert during >= 3, f"the loop ran other work {during} times during the rebuild"
+
+
+@pytest.mark.redis
+async def test_processes_share_one_pool_through_redis(
+    runtime: Runtime, drain: Drain, post: NoteMaker, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scale tier: the first process to need a pool builds it and publishes it; the next
+    one loads it from Redis instead of reading the database again (off its event loop)."""
+    from tests.conftest import TEST_REDIS_URL, make_settings
+
+    # Other test runs may share this Redis database: keys of our own.
+    prefix = f"bn:test:{time.time_ns()}:"
+    monkeypatch.setattr(feed_service, "REDIS_POOL_KEY", prefix + "pool")
+    monkeypatch.setattr(feed_service, "REDIS_LOCK_KEY", prefix + "lock")
+    author = await create_user(runtime)
+    notes = [await post(author, f"note {i}", f"body {i} #cats") for i in range(4)]
+    await drain()
+    first, second = (
+        Runtime.create(make_settings(runtime.settings.database_url, tmp_path / name, redis_url=TEST_REDIS_URL))
+        for name in ("a", "b")
+    )
+    loads = feed_service.POOL_BUILDS.labels("redis")
+    try:
+        built = await feed_service.get_pool(first)
+        before = loads._value.get()
+        shared = await feed_service.get_pool(second)
+        assert loads._value.get() == before + 1
+        assert shared is not built
+        assert sorted(int(i) for i in shared.ids) == sorted(notes)
+        assert np.array_equal(shared.ids, built.ids) and np.array_equal(shared.emb, built.emb)
+        assert shared.topic_vocab == built.topic_vocab
+    finally:
+        for rt in (first, second):
+            await feed_service.close_for(rt)
+            if rt.redis is not None:
+                await rt.redis.delete(prefix + "pool", prefix + "lock")
+            await rt.close()

@@ -367,7 +367,9 @@ def _load(blob: bytes) -> Pool:
 class _Holder:
     pool: Pool | None = None
     built: float = float("-inf")
-    dirty: bool = True
+    # This process changed what the pool holds since it was built (so Redis's copy is stale
+    # too). Not set at start: a process that starts during a surge loads the shared pool.
+    dirty: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refresh: asyncio.Task[None] | None = None
     fallback_order: list[int] | None = None
