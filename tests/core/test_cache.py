@@ -29,3 +29,15 @@ def test_named_caches_count_hits_and_misses_for_metrics() -> None:
     assert _count("test.counted", "hit") - hits == 2
     assert _count("test.counted", "miss") - misses == 3
     assert (cache.hits, cache.misses) == (2, 3)
+
+
+def test_due_lists_what_is_missing_or_about_to_expire_without_counting_lookups() -> None:
+    now = [0.0]
+    cache = TTLCache(ttl=10.0, name="test.due", clock=lambda: now[0])
+    cache.set("old", 1)
+    now[0] = 6.0
+    cache.set("new", 2)
+    hits, misses = _count("test.due", "hit"), _count("test.due", "miss")
+    assert cache.due(["old", "new", "absent"], within=5.0) == ["old", "absent"]  # old expires at 10
+    assert cache.due(["old", "new", "absent"], within=1.0) == ["absent"]
+    assert (_count("test.due", "hit"), _count("test.due", "miss")) == (hits, misses)

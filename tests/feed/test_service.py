@@ -530,3 +530,32 @@ async def test_processes_share_one_pool_through_redis(
             if rt.redis is not None:
                 await rt.redis.delete(prefix + "pool", prefix + "lock")
             await rt.close()
+
+
+async def test_a_new_pool_has_its_cards_ready_before_pages_need_them(
+    runtime: Runtime, drain: Drain, post: NoteMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discover keeps meeting notes it has not served yet; a background task builds the pool's
+    cards once it is built, so pages read them from the cache instead of building them."""
+    from bridgenote.notes import cards
+
+    author, reader = await create_user(runtime), await create_user(runtime)
+    notes = [await post(author, f"note {i}", f"body {i} #cats") for i in range(8)]
+    await drain()
+    await feed_service.get_pool(runtime)
+    for _ in range(200):
+        if len(cards.shared_cache(runtime).get_many(notes)) == len(notes):
+            break
+        await asyncio.sleep(0.01)
+    built: list[int] = []
+    build_cards = cards.build_cards
+
+    async def counting(session: Any, *, storage: Any, note_ids: Any) -> Any:
+        built.extend(note_ids)
+        return await build_cards(session, storage=storage, note_ids=note_ids)
+
+    monkeypatch.setattr(cards, "build_cards", counting)
+    page, _cursor = await discover(runtime, reader)
+    assert {e.id for e in page} == set(notes)
+    assert all(e.card is not None and e.card["title"] == f"note {notes.index(e.id)}" for e in page)
+    assert built == []

@@ -78,6 +78,12 @@ class TTLCache:
         while len(self._data) > self.max_entries:
             self._data.popitem(last=False)
 
+    def due(self, keys: Iterable[Hashable], *, within: float) -> list[Hashable]:
+        """The ``keys`` that are missing or expire within ``within`` seconds (for warming a
+        cache ahead of the reads; not counted as look-ups)."""
+        horizon = self._clock() + within
+        return [k for k in keys if (entry := self._data.get(k)) is None or entry[0] < horizon]
+
     def pop(self, key: Hashable) -> None:
         self._data.pop(key, None)
 

@@ -22,7 +22,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import BigInteger, Select, bindparam, exists, false, literal, select, union_all
@@ -167,6 +167,20 @@ def shared_cache(runtime: Any) -> TTLCache:
     # Its cards' counters are overwritten from the page query, so flushed view counts leave it be.
     cache: TTLCache = runtime.cache(SHARED_CACHE_NAME, ttl=SHARED_TTL, max_entries=20_000, holds_counters=False)
     return cache
+
+
+async def warm_shared(session: AsyncSession, *, runtime: Any, note_ids: Sequence[int], within: float) -> int:
+    """Build the shared parts of the cards among ``note_ids`` that are not cached or expire
+    within ``within`` seconds; how many were built. For notes a feed is about to serve
+    (visibility is still checked per page by :func:`visible_cards`)."""
+    cache = shared_cache(runtime)
+    due = cache.due(note_ids, within=within)
+    if not due:
+        return 0
+    built = await build_cards(session, storage=runtime.storage, note_ids=cast(list[int], due))
+    for built_id, built_card in built.items():
+        cache.set(built_id, built_card)
+    return len(built)
 
 
 def forget_after_commit(session: AsyncSession, runtime: Any, *note_ids: int) -> None:

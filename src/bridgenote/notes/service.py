@@ -1451,6 +1451,15 @@ async def visible_cards(
     return await cards.visible_cards(session, runtime=runtime, viewer=viewer, note_ids=note_ids)
 
 
+async def warm_feed_cards(session: AsyncSession, *, runtime: Any, note_ids: Sequence[int], within: float) -> int:
+    """Prepare the cards of notes a ranked feed is about to serve (those not cached, or whose
+    cached card expires within ``within`` seconds), so that a page meeting a note for the
+    first time does not pay for building its card; how many were built."""
+    from bridgenote.notes import cards
+
+    return await cards.warm_shared(session, runtime=runtime, note_ids=note_ids, within=within)
+
+
 # ---------------------------------------------------------------- for the feed
 
 
