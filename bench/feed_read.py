@@ -58,7 +58,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import create_engine, event, func, insert, select, update
 
 from bridgenote import migrate
 from bridgenote.core.ids import EPOCH_MS
@@ -318,7 +318,17 @@ def prepare_discover(path: Path, bench_username: str) -> dict[str, Any]:
         existing = conn.execute(select(func.count()).select_from(items)).scalar_one()
         bench_id = conn.execute(select(users.c.id).where(users.c.username == bench_username)).scalar_one()
         if existing:
-            return {"feed_items": existing, "prepared": False}
+            # What a run shows the reader fades their topics and adds up in feed_items: every run
+            # starts from the prepared state, so runs on a reused database compare.
+            interests = conn.execute(select(profiles.c.interests).where(profiles.c.user_id == bench_id)).scalar()
+            if interests:
+                conn.execute(
+                    update(profiles)
+                    .where(profiles.c.user_id == bench_id)
+                    .values(topic_weights={k: 2.0 for k in interests}, fatigue={})
+                )
+            conn.execute(update(items).values(impressions=0))
+            return {"feed_items": existing, "prepared": False, "reader_reset": bool(interests)}
         rows = conn.execute(
             select(notes.c.id, notes.c.author_id, notes.c.language, users.c.region)
             .join(users, users.c.id == notes.c.author_id)
