@@ -14,12 +14,15 @@ from tests.notes.conftest import Person, PersonFactory, post_note, upload
 
 
 @contextmanager
-def statements(runtime: Runtime) -> Iterator[list[str]]:
-    """Every SQL statement either engine runs inside the block."""
+def statements(runtime: Runtime, params: list[Any] | None = None) -> Iterator[list[str]]:
+    """Every SQL statement either engine runs inside the block (and into ``params``, if
+    given, their parameters, in the same order)."""
     seen: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+    def record(_conn: Any, _cursor: Any, sql: str, parameters: Any, *_args: Any) -> None:
         seen.append(sql)
+        if params is not None:
+            params.append(parameters)
 
     engines = {id(e.sync_engine): e.sync_engine for e in (runtime.db.read_engine, runtime.db.write_engine)}
     for engine in engines.values():
