@@ -72,8 +72,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         finally:
             stop.set()
             await background
-            await runtime.close()
-            blas.restore_original_limits()
+            try:
+                # Discover's pool rebuild and card warming, search's pending log writes: done or
+                # cancelled before the connections they use are closed.
+                await registry.close_for(runtime)
+            finally:
+                await runtime.close()
+                blas.restore_original_limits()
 
     app = FastAPI(
         title="Bridgenote API",

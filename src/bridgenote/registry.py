@@ -22,6 +22,15 @@ def load_tasks() -> None:
 _BUSIEST_API = ("feed", "notes", "translation", "search")
 
 
+async def close_for(runtime: object) -> None:
+    """Stop each domain's per-process work for ``runtime`` (the ``close_for`` of the domains'
+    services that have one: background rebuilds, open indexes, pending log writes)."""
+    for domain in DOMAINS:
+        close = getattr(importlib.import_module(f"bridgenote.{domain}.service"), "close_for", None)
+        if close is not None:
+            await close(runtime)
+
+
 def api_routers() -> list[object]:
     """The domains' JSON routers, busiest first (none of their paths overlap, so the order
     changes only how long matching takes; tests/test_routes.py checks no route is shadowed)."""
