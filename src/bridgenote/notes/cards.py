@@ -177,10 +177,17 @@ async def warm_shared(session: AsyncSession, *, runtime: Any, note_ids: Sequence
     due = cache.due(note_ids, within=within)
     if not due:
         return 0
-    built = await build_cards(session, storage=runtime.storage, note_ids=cast(list[int], due))
+    return len(await _build_into(cache, session, runtime=runtime, note_ids=cast(list[int], due)))
+
+
+async def _build_into(
+    cache: TTLCache, session: AsyncSession, *, runtime: Any, note_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """:func:`build_cards`, keeping what it built in ``cache``."""
+    built = await build_cards(session, storage=runtime.storage, note_ids=note_ids)
     for built_id, built_card in built.items():
         cache.set(built_id, built_card)
-    return len(built)
+    return built
 
 
 def forget_after_commit(session: AsyncSession, runtime: Any, *note_ids: int) -> None:
@@ -237,10 +244,7 @@ async def render(
     cards: dict[int, dict[str, Any]] = {} if fresh else cache.get_many(note_ids)  # type: ignore[assignment]
     missing = [i for i in note_ids if i not in cards]
     if missing:
-        built = await build_cards(session, storage=runtime.storage, note_ids=missing)
-        for built_id, built_card in built.items():
-            cache.set(built_id, built_card)
-        cards.update(built)
+        cards.update(await _build_into(cache, session, runtime=runtime, note_ids=missing))
     # Authors and staff see moderation state, which changes without passing through the API.
     privileged = [
         i
@@ -322,10 +326,7 @@ async def visible_cards(
         or policy.sees_moderation_details_of(viewer, author_id=card[_PRIVATE]["author_id"])
     ]
     if stale:
-        built = await build_cards(session, storage=runtime.storage, note_ids=stale)
-        for built_id, built_card in built.items():
-            cache.set(built_id, built_card)
-        found.update(built)
+        found.update(await _build_into(cache, session, runtime=runtime, note_ids=stale))
     out: dict[int, dict[str, Any]] = {}
     for row in rows:
         card = found.get(row.id)

@@ -1451,6 +1451,9 @@ async def visible_cards(
     return await cards.visible_cards(session, runtime=runtime, viewer=viewer, note_ids=note_ids)
 
 
+# ---------------------------------------------------------------- for the feed
+
+
 async def warm_feed_cards(session: AsyncSession, *, runtime: Any, note_ids: Sequence[int], within: float) -> int:
     """Prepare the cards of notes a ranked feed is about to serve (those not cached, or whose
     cached card expires within ``within`` seconds), so that a page meeting a note for the
@@ -1458,9 +1461,6 @@ async def warm_feed_cards(session: AsyncSession, *, runtime: Any, note_ids: Sequ
     from bridgenote.notes import cards
 
     return await cards.warm_shared(session, runtime=runtime, note_ids=note_ids, within=within)
-
-
-# ---------------------------------------------------------------- for the feed
 
 
 @dataclass(frozen=True)
