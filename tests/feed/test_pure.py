@@ -223,7 +223,12 @@ def test_rerank_over_arrays_follows_the_rules(seed: int) -> None:
     fresh = [bool(x) for x in rng.random(n) < 0.4]
     exposure = [float(x) for x in rng.random(n) * 50]
     other = [bool(x) for x in rng.random(n) < rng.random()]
-    config = rerank.Config(other_language_share=[None, 0.3, 0.7][seed % 3])
+    config = rerank.Config(
+        other_language_share=[None, 0.3, 0.7][seed % 3],
+        creator_cap=1 + seed % 3,
+        topic_share=[0.4, 0.2, 1.0][seed // 3 % 3],
+        exploration_every=[4, 0, 2, 3][seed // 9 % 4],
+    )
     size = int(rng.integers(1, 30))
     chosen = rerank.choose(
         scores=np.array(scores),

@@ -136,6 +136,12 @@ def choose(
     # Hard caps, relaxed in this order when nothing else is left: topic share, then creator cap.
     creator_ok = np.ones(n, dtype=bool)
     topic_ok = np.ones(n, dtype=bool)
+    # The candidates no cap rules out, as their base score (-inf for the rest), kept up to date
+    # as slots fill: almost every slot picks among these, with one argmax and no mask building.
+    # Only when none of them is left, or none fits the slot's language turn, do the caps relax.
+    strict_base = base.copy()
+    strict_count, strict_other = n, int(np.count_nonzero(other))
+    not_other = ~other
     topic_cap = max(2, math.ceil(config.topic_share * min(size, n)))
     page: list[int] = []
     other_count = 0
@@ -143,39 +149,77 @@ def choose(
     every = config.exploration_every
     while len(page) < min(size, n):
         slot = len(page)
-        open_ = available & creator_ok
-        if not open_.any():
-            open_ = available.copy()
-        allowed = open_ & topic_ok
-        if not allowed.any():
-            allowed = open_
+        # Dividing by the slot (at least 1) keeps the penalty a share of the page so far.
+        penalty = config.topic_penalty * (topics @ shown_topics) / slot if slot else 0.0
+        want: npt.NDArray[np.bool_] | None = None
+        wanted = strict_count
         if share is not None:
             target = share * (slot + 1)
-            want = other if other_count < target - 0.5 else ~other if other_count + 1 > target + 0.5 else None
-            if want is not None and (allowed & want).any():
-                allowed = allowed & want
-            elif want is not None and (open_ & want).any():  # the language mix outranks topic share
-                allowed = open_ & want
-        if every > 0 and slot % every == every - 1:
-            explore = allowed & fresh
-            if explore.any():
-                allowed = explore
-        adjusted = base - config.topic_penalty * (topics @ shown_topics) / max(slot, 1)
-        adjusted = np.where(allowed, adjusted, -np.inf)
-        pick = int(np.argmax(adjusted))
-        if not np.isfinite(adjusted[pick]):
-            break
+            if other_count < target - 0.5:
+                want, wanted = other, strict_other
+            elif other_count + 1 > target + 0.5:
+                want, wanted = not_other, strict_count - strict_other
+        exploring = every > 0 and slot % every == every - 1
+        if wanted > 0:
+            adjusted = strict_base - penalty
+            if want is not None:
+                adjusted = np.where(want, adjusted, -np.inf)
+        else:
+            adjusted = np.where(_relaxed(available, creator_ok, topic_ok, want), base - penalty, -np.inf)
+        pick = -1
+        if exploring:
+            among_fresh = np.where(fresh, adjusted, -np.inf)
+            pick = int(np.argmax(among_fresh))
+            if among_fresh[pick] == -np.inf:
+                pick = -1
+        if pick < 0:
+            pick = int(np.argmax(adjusted))
+            if adjusted[pick] == -np.inf:
+                break
         page.append(pick)
+        if strict_base[pick] != -np.inf:
+            strict_count -= 1
+            strict_other -= bool(other[pick])
+        strict_base[pick] = -np.inf
         available[pick] = False
         shown_topics += has_topics[pick]
+        capped = False
         creator = int(creators[pick])
         per_creator[creator] = per_creator.get(creator, 0) + 1
         if per_creator[creator] >= config.creator_cap:
             creator_ok &= creators != creator
+            capped = True
         main = int(main_topic[pick])
         if main >= 0:
             per_topic[main] = per_topic.get(main, 0) + 1
             if per_topic[main] >= topic_cap:
                 topic_ok &= main_topic != main
+                capped = True
+        if capped:
+            strict = available & creator_ok & topic_ok
+            strict_base = np.where(strict, base, -np.inf)
+            strict_count, strict_other = int(np.count_nonzero(strict)), int(np.count_nonzero(strict & other))
         other_count += bool(other[pick])
     return page
+
+
+def _relaxed(
+    available: npt.NDArray[np.bool_],
+    creator_ok: npt.NDArray[np.bool_],
+    topic_ok: npt.NDArray[np.bool_],
+    want: npt.NDArray[np.bool_] | None,
+) -> npt.NDArray[np.bool_]:
+    """The slot's candidates when no candidate within the caps will do: drop the topic share,
+    then the creator cap, until some are left; the language turn outranks the topic share."""
+    open_ = available & creator_ok
+    if not open_.any():
+        open_ = available
+    allowed = open_ & topic_ok
+    if not allowed.any():
+        allowed = open_
+    if want is not None:
+        if (allowed & want).any():
+            return allowed & want
+        if (open_ & want).any():
+            return open_ & want
+    return allowed
