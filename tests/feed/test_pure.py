@@ -40,6 +40,16 @@ def test_cursor_membership_of_a_whole_pool_agrees_with_single_lookups() -> None:
     assert many[:100].all()
 
 
+def test_cursor_takes_a_pools_precomputed_positions_as_its_keys() -> None:
+    keys = [10**12 + k for k in (5, 9, 5, 77, 123_456)]  # a key twice sets the same bits
+    by_key, by_position = SeenFilter(seed=1), SeenFilter(seed=1)
+    by_key.add(keys)
+    by_position.add_positions(bit_positions(keys))
+    assert by_key.bits.tobytes() == by_position.bits.tobytes()
+    assert all(k in by_position for k in keys)
+    assert by_key.bits.any() and int(np.unpackbits(by_key.bits).sum()) <= 3 * len(set(keys))
+
+
 def test_languages() -> None:
     assert language_of("zh-Hans") == "zh" and language_of("en") == "en" and language_of(None) is None
     assert guess_language("今天去吃火锅 hotpot") == "zh"
@@ -289,3 +299,34 @@ def test_pipeline_prefers_the_interest_and_gives_small_creators_room() -> None:
     assert max(authors.count(a) for a in set(authors)) <= 2
     assert sum(int(pool.followers[p.position]) < 1000 for p in page) >= 5
     assert page[0].reason in ("interest_topic", "similar")
+
+
+def test_pool_counts_exposure_per_creator_and_shares_it() -> None:
+    from bridgenote.feed.service import _dump, _load
+
+    now = 1_800_000_000_000
+    base = id_floor_for_ms(now - 3_600_000)
+    rows = [
+        PoolRow(note_id=base + i, author_id=[7, 3, 7, 9][i], language="en", region="US", topics=("cats",),
+                embedding=_vec(i), impressions=[2, 0, 5, 1][i])
+        for i in range(4)
+    ]  # fmt: skip
+    pool = Pool.build(rows, now_ms=now)
+    assert pool.exposure() == {3: 0.0, 7: 7.0, 9: 1.0}
+    pool.record_served([0, 2, 1])
+    pool.record_served(np.array([2], dtype=np.int64))
+    assert pool.exposure() == {3: 1.0, 7: 10.0, 9: 1.0}
+    assert _load(_dump(pool)).exposure() == pool.exposure()
+
+
+def test_pool_language_fit_takes_notes_of_no_known_language() -> None:
+    now = 1_800_000_000_000
+    base = id_floor_for_ms(now - 3_600_000)
+    rows = [
+        PoolRow(note_id=base + i, author_id=1, language=lang, region="US", topics=(), embedding=_vec(i))
+        for i, lang in enumerate(["en", "zh", None, "ja"])
+    ]
+    pool = Pool.build(rows, now_ms=now)
+    assert pool.language_fit(frozenset({"en"})).tolist() == [True, False, True, False]
+    assert pool.language_fit(frozenset({"en", "zh"})).tolist() == [True, True, True, False]
+    assert pool.language_fit(frozenset()).tolist() == [True, True, True, True]

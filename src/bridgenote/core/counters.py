@@ -11,7 +11,7 @@ increments. Keys are usually object ids; a kind may use tuples (the feed counts
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,10 @@ class ViewCounter:
 
     def add(self, kind: str, object_id: Hashable, n: int = 1) -> None:
         self._pending.setdefault(kind, Counter())[object_id] += n
+
+    def add_many(self, kind: str, object_ids: Iterable[Hashable]) -> None:
+        """One view of each of ``object_ids`` (a key listed twice counts twice)."""
+        self._pending.setdefault(kind, Counter()).update(object_ids)
 
     def pending(self) -> int:
         return sum(sum(c.values()) for c in self._pending.values())

@@ -49,9 +49,12 @@ class SeenFilter:
     bits: np.ndarray = field(default_factory=lambda: np.zeros(BITS // 8, dtype=np.uint8))
 
     def add(self, keys: Iterable[int]) -> None:
-        for key in keys:
-            for p in _positions(key):
-                self.bits[p >> 3] |= np.uint8(1 << (p & 7))
+        self.add_positions(np.array([p for key in keys for p in _positions(key)], dtype=np.int64))
+
+    def add_positions(self, positions: np.ndarray) -> None:
+        """Add keys by their :func:`bit_positions` (a pool has its notes' already)."""
+        flat = np.asarray(positions, dtype=np.int64).reshape(-1)
+        np.bitwise_or.at(self.bits, flat >> 3, np.left_shift(1, flat & 7).astype(np.uint8))
 
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, int):

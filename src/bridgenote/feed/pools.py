@@ -77,8 +77,12 @@ class Pool:
     built_ms: int
     weights: dict[str, float] = field(default_factory=lambda: dict(ranking.DEFAULT_WEIGHTS))
     # Discover impressions per creator: from the database at build time, plus what this
-    # process served since (the fairness term of the re-rank reads both).
-    exposure: dict[int, float] = field(default_factory=dict)
+    # process served since (the fairness term of the re-rank reads both). Indexed by
+    # ``creator_slot`` (per position) into the pool's distinct ``creator_ids``, so a page
+    # reads its 200 candidates' exposure in one gather.
+    creator_ids: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    creator_slot: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    creator_exposure: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     topic_index: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     position: dict[int, int] = field(default_factory=dict)
     trending_order: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -91,6 +95,9 @@ class Pool:
     bloom: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
     size_feature: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     language_codes: npt.NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    # Per set of reader languages: positions in one of them or of no known language (filled
+    # on first use; a handful of sets cover nearly every reader).
+    language_fit_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = field(default_factory=dict)
     topic_vocab: dict[str, int] = field(default_factory=dict)
     topic_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     topic_cols: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -130,8 +137,12 @@ class Pool:
             built_ms=now_ms,
             weights=dict(weights or ranking.DEFAULT_WEIGHTS),
         )
-        for r in rows:
-            pool.exposure[r.author_id] = pool.exposure.get(r.author_id, 0.0) + r.impressions
+        pool.creator_ids, slots = np.unique(pool.authors, return_inverse=True)
+        pool.creator_slot = slots.astype(np.int64).reshape(-1)
+        impressions = np.array([r.impressions for r in rows], dtype=np.float64)
+        pool.creator_exposure = np.bincount(
+            pool.creator_slot, weights=impressions, minlength=len(pool.creator_ids)
+        ).astype(np.float64)
         index: dict[str, list[int]] = {}
         for i, topics in enumerate(pool.topics):
             for t in topics:
@@ -160,10 +171,24 @@ class Pool:
             pool.ann.upsert([int(i) for i in has], emb[has])
         return pool
 
-    def record_served(self, positions: Iterable[int]) -> None:
-        for p in positions:
-            author = int(self.authors[p])
-            self.exposure[author] = self.exposure.get(author, 0.0) + 1.0
+    def record_served(self, positions: Iterable[int] | npt.NDArray[np.int64]) -> None:
+        served = positions if isinstance(positions, np.ndarray) else np.fromiter(positions, dtype=np.int64)
+        np.add.at(self.creator_exposure, self.creator_slot[served], 1.0)
+
+    def exposure(self) -> dict[int, float]:
+        """Discover impressions per creator, as a mapping (for sharing the pool)."""
+        return {int(k): float(v) for k, v in zip(self.creator_ids, self.creator_exposure, strict=True)}
+
+    def set_exposure(self, exposure: Mapping[int, float]) -> None:
+        self.creator_exposure = np.array([exposure.get(int(k), 0.0) for k in self.creator_ids], dtype=np.float64)
+
+    def language_fit(self, languages: frozenset[str]) -> npt.NDArray[np.bool_]:
+        """Positions in one of ``languages`` or of no known language (all, for no languages)."""
+        mask = self.language_fit_masks.get(languages)
+        if mask is None:
+            mask = np.isin(self.language_codes, [*languages, ""]) if languages else np.ones(len(self), dtype=bool)
+            self.language_fit_masks[languages] = mask
+        return mask
 
 
 @dataclass
@@ -312,11 +337,7 @@ def features(pool: Pool, positions: npt.NDArray[np.int64], reader: Reader) -> np
     age_h = (reader.now_ms - pool.created_ms[positions]) / 3_600_000
     x[:, col["freshness"]] = 0.5 ** (np.maximum(age_h, 0.0) / ranking.FRESHNESS_HALF_LIFE_HOURS)
     x[:, col["creator_size"]] = pool.size_feature[positions]
-    if reader.languages:
-        codes = pool.language_codes[positions]
-        x[:, col["language_fit"]] = np.isin(codes, [*reader.languages, ""])
-    else:
-        x[:, col["language_fit"]] = 1.0
+    x[:, col["language_fit"]] = pool.language_fit(reader.languages)[positions]
     if reader.followed:
         x[:, col["following"]] = np.isin(pool.authors[positions], list(reader.followed))
     x[:, col["trending"]] = pool.trending[positions]
@@ -423,11 +444,7 @@ def _pick_one(
     small = pool.followers[ranked] < ranking.SMALL_CREATOR_FOLLOWERS
     age_h = (reader.now_ms - pool.created_ms[ranked]) / 3_600_000
     authors = pool.authors[ranked]
-    if reader.languages:
-        codes = pool.language_codes[ranked]
-        other = (codes != "") & ~np.isin(codes, list(reader.languages))
-    else:
-        other = np.zeros(len(ranked), dtype=bool)
+    other = ~pool.language_fit(reader.languages)[ranked]
     rows, cols = _topic_entries(pool, ranked)
     fresh = small & (age_h < FRESH_HOURS)
     chosen = rerank.choose(
@@ -437,25 +454,27 @@ def _pick_one(
         topic_cols=cols,
         small=small,
         fresh=fresh,
-        exposure=np.fromiter((pool.exposure.get(int(a), 0.0) for a in authors), dtype=np.float64, count=len(authors)),
+        exposure=pool.creator_exposure[pool.creator_slot[ranked]],
         other=other,
         size=size,
         config=config,
     )
+    if not chosen:
+        return []
+    picked = order[chosen]
+    left[picked] = False
+    tops = ranking.top_features(x[picked], pool.weights)
+    at = positions[picked]
+    every = config.exploration_every
     out = []
-    tops = ranking.top_features(x[order[chosen]], pool.weights) if chosen else []
-    for slot, k in enumerate(chosen):
-        j = int(order[k])
-        left[j] = False
-        p = int(positions[j])
+    for slot, (p, note_id, score, is_fresh) in enumerate(
+        zip(at.tolist(), pool.ids[at].tolist(), scores[picked].tolist(), fresh[chosen].tolist(), strict=True)
+    ):
         exploring = (
-            config.exploration_every > 0
-            and slot % config.exploration_every == config.exploration_every - 1
-            and bool(fresh[k])
-            and tops[slot] not in ("similarity", "topic_affinity")
+            every > 0 and slot % every == every - 1 and is_fresh and tops[slot] not in ("similarity", "topic_affinity")
         )
         reason, topic = _reason(pool, p, tops[slot], reader, exploring=exploring)
-        out.append(Pick(int(pool.ids[p]), p, float(scores[j]), reason, topic, exploring))
+        out.append(Pick(note_id, p, score, reason, topic, exploring))
     return out
 
 

@@ -324,7 +324,7 @@ def _dump(pool: Pool) -> bytes:
         "regions": pool.regions,
         "topics": [list(t) for t in pool.topics],
         "weights": pool.weights,
-        "exposure": {str(k): v for k, v in pool.exposure.items()},
+        "exposure": {str(k): v for k, v in pool.exposure().items()},
     }
     buffer = io.BytesIO()
     np.savez(
@@ -359,7 +359,7 @@ def _load(blob: bytes) -> Pool:
         pool = Pool.build(rows, now_ms=int(meta["built_ms"]), weights=meta["weights"])
         pool.engagement = data["engagement"].astype(np.float32)
         pool.trending = data["trending"].astype(np.float32)
-    pool.exposure = {int(k): float(v) for k, v in meta["exposure"].items()}
+    pool.set_exposure({int(k): float(v) for k, v in meta["exposure"].items()})
     pool.popular_order = np.argsort(-pool.engagement, kind="stable")[: len(pool.popular_order) or 300]
     order = np.argsort(-pool.trending, kind="stable")[: len(pool.trending_order) or 200]
     pool.trending_order = order[pool.trending[order] > 0]
@@ -911,12 +911,12 @@ async def discover(
     finally:
         _shedder.inflight -= 1
     _shedder.observe(time.perf_counter() - started)
-    pool.record_served(p.position for p in picks)
-    for p in picks:
-        runtime.views.add("feed_impression", p.note_id)
-        if viewer.id is not None:
-            runtime.views.add(SEEN_COUNTER, (viewer.id, p.note_id))
-    seen.add(p.note_id for p in picks)
+    positions = np.fromiter((p.position for p in picks), dtype=np.int64, count=len(picks))
+    pool.record_served(positions)
+    runtime.views.add_many("feed_impression", [p.note_id for p in picks])
+    if viewer.id is not None:
+        runtime.views.add_many(SEEN_COUNTER, [(viewer.id, p.note_id) for p in picks])
+    seen.add_positions(pool.bloom[positions])
     seen.page += 1
     entries = [FeedEntry(p.note_id, p.reason, p.topic, p.exploration, cards.get(p.note_id)) for p in picks]
     return Window(items=entries, next_cursor=seen.encode() if picks else None)
