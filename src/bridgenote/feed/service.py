@@ -109,6 +109,11 @@ RANKED_PAGES = Counter(
 POOL_SIZE_GAUGE = Gauge(
     "bridgenote_feed_pool_notes", "Notes in this process's candidate pool", registry=metrics.registry
 )
+CARDS_WARMING = Gauge(
+    "bridgenote_feed_cards_warming",
+    "1 while this process builds the cards of a new candidate pool's notes ahead of the pages",
+    registry=metrics.registry,
+)
 POOL_BUILDS = Counter(
     "bridgenote_feed_pool_builds_total", "Candidate pools built or loaded", ["source"], registry=metrics.registry
 )
@@ -449,6 +454,7 @@ async def _warm_cards(runtime: Any, pool: Pool) -> None:
     has not served yet, and a page that built one card paid for a whole card query set:
     about two-thirds of pages did, in a scroll session of 2,000 pages."""
     ids = [int(i) for i in pool.ids]
+    CARDS_WARMING.set(1)
     try:
         for start in range(0, len(ids), WARM_CHUNK):
             async with runtime.db.transaction(write=False) as session:
@@ -458,6 +464,8 @@ async def _warm_cards(runtime: Any, pool: Pool) -> None:
             await asyncio.sleep(0)
     except Exception:
         log.exception("feed pool: preparing cards failed; pages build them as they go")
+    finally:
+        CARDS_WARMING.set(0)
 
 
 async def get_pool(runtime: Any) -> Pool:
