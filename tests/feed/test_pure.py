@@ -330,3 +330,16 @@ def test_pool_language_fit_takes_notes_of_no_known_language() -> None:
     assert pool.language_fit(frozenset({"en"})).tolist() == [True, False, True, False]
     assert pool.language_fit(frozenset({"en", "zh"})).tolist() == [True, True, True, False]
     assert pool.language_fit(frozenset()).tolist() == [True, True, True, True]
+
+
+def test_pool_finds_the_notes_of_given_creators() -> None:
+    now = 1_800_000_000_000
+    base = id_floor_for_ms(now - 3_600_000)
+    rows = [
+        PoolRow(note_id=base + i, author_id=author, language="en", region="US", topics=(), embedding=_vec(i))
+        for i, author in enumerate([40, 10, 40, 30, 10])
+    ]
+    pool = Pool.build(rows, now_ms=now)
+    assert pool.by_creators({10, 99}).tolist() == [False, True, False, False, True]
+    assert pool.by_creators(frozenset({40, 30})).tolist() == [True, False, True, True, False]
+    assert not pool.by_creators(set()).any()

@@ -21,7 +21,7 @@ The pipeline for one page:
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +182,14 @@ class Pool:
     def set_exposure(self, exposure: Mapping[int, float]) -> None:
         self.creator_exposure = np.array([exposure.get(int(k), 0.0) for k in self.creator_ids], dtype=np.float64)
 
+    def by_creators(self, creators: Collection[int]) -> npt.NDArray[np.bool_]:
+        """Positions of notes by one of ``creators`` (matched over the pool's distinct
+        creators, a fraction of its notes, then spread to the notes)."""
+        if not creators:
+            return np.zeros(len(self), dtype=bool)
+        wanted = np.fromiter(creators, dtype=np.int64, count=len(creators))
+        return np.isin(self.creator_ids, wanted)[self.creator_slot]
+
     def language_fit(self, languages: frozenset[str]) -> npt.NDArray[np.bool_]:
         """Positions in one of ``languages`` or of no known language (all, for no languages)."""
         mask = self.language_fit_masks.get(languages)
@@ -244,7 +252,7 @@ def _usable_mask(pool: Pool, reader: Reader) -> npt.NDArray[np.bool_]:
         excluded.add(reader.user_id)
     ok = np.ones(len(pool), dtype=bool)
     if excluded:
-        ok &= ~np.isin(pool.authors, list(excluded))
+        ok &= ~pool.by_creators(excluded)
     if isinstance(reader.seen, SeenFilter):
         ok &= ~reader.seen.contains_many(pool.bloom)
     else:
@@ -301,7 +309,7 @@ def candidates(pool: Pool, reader: Reader) -> npt.NDArray[np.int64]:
         chosen.update(dict.fromkeys(usable(rng.permutation(pool.fresh_small), SOURCES["explore"])))
     chosen.update(dict.fromkeys(usable(pool.trending_order, SOURCES["trending"])))
     if reader.followed:
-        mine = np.flatnonzero(np.isin(pool.authors, list(reader.followed)) & ok)[::-1]
+        mine = np.flatnonzero(pool.by_creators(reader.followed) & ok)[::-1]
         chosen.update(dict.fromkeys(int(p) for p in mine[: SOURCES["following"]]))
     if len(chosen) < SOURCES["popular"]:
         chosen.update(dict.fromkeys(usable(pool.popular_order, SOURCES["popular"])))
