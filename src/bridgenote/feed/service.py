@@ -111,7 +111,7 @@ POOL_SIZE_GAUGE = Gauge(
 )
 CARDS_WARMING = Gauge(
     "bridgenote_feed_cards_warming",
-    "1 while this process builds the cards of a new candidate pool's notes ahead of the pages",
+    "Candidate pools whose notes' cards this process is building ahead of the pages (0: none)",
     registry=metrics.registry,
 )
 POOL_BUILDS = Counter(
@@ -454,7 +454,7 @@ async def _warm_cards(runtime: Any, pool: Pool) -> None:
     has not served yet, and a page that built one card paid for a whole card query set:
     about two-thirds of pages did, in a scroll session of 2,000 pages."""
     ids = [int(i) for i in pool.ids]
-    CARDS_WARMING.set(1)
+    CARDS_WARMING.inc()
     try:
         for start in range(0, len(ids), WARM_CHUNK):
             async with runtime.db.transaction(write=False) as session:
@@ -465,7 +465,7 @@ async def _warm_cards(runtime: Any, pool: Pool) -> None:
     except Exception:
         log.exception("feed pool: preparing cards failed; pages build them as they go")
     finally:
-        CARDS_WARMING.set(0)
+        CARDS_WARMING.dec()
 
 
 async def get_pool(runtime: Any) -> Pool:
