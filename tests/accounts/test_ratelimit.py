@@ -37,6 +37,10 @@ async def limited(request: pytest.FixtureRequest, database_url: str, tmp_path: P
     runtime = Runtime.create(make_settings(database_url, tmp_path, **overrides))
     expected = RedisRateLimiter if request.param == "redis" else MemoryRateLimiter
     assert isinstance(runtime.limiter, expected)
+    if request.param == "redis":
+        # Other test runs may share this Redis database (make test runs two side by side):
+        # reset and count only keys of our own.
+        runtime.limiter = RedisRateLimiter(runtime.redis, prefix=f"bn:test:{time.time_ns()}:")
     await runtime.limiter.reset()
     yield runtime
     await runtime.close()
