@@ -223,6 +223,30 @@ async def test_a_queue_in_front_of_the_app_turns_on_the_fallback(
     assert not feed_service._shedder.active()
 
 
+def test_one_slow_page_does_not_start_shedding_but_a_run_of_them_does() -> None:
+    """The first page after a start can be slow (it ranks pages ahead and builds cards);
+    alone it must not send every reader to the fallback order for ``SHED_HOLD_S``."""
+    shedder = feed_service._Shedder()
+    shedder.observe(30 * feed_service.SHED_LATENCY_S)
+    assert not shedder.active()
+    for _ in range(3):
+        shedder.observe(0.001)
+    assert not shedder.active()
+    shedder = feed_service._Shedder()
+    slow = 0
+    while not shedder.active():
+        shedder.observe(2 * feed_service.SHED_LATENCY_S)
+        slow += 1
+    assert slow == 4
+
+
+def test_turning_the_fallback_switch_off_starts_the_latency_average_afresh() -> None:
+    feed_service._shedder.latency = feed_service.SHED_LATENCY_S * 0.99
+    feed_service.set_fallback(False)
+    feed_service._shedder.observe(2 * feed_service.SHED_LATENCY_S)
+    assert not feed_service._shedder.active()
+
+
 async def test_training_learns_from_the_interaction_log(runtime: Runtime, drain: Drain, post: NoteMaker) -> None:
     notes = await _community(runtime, post)
     await drain()

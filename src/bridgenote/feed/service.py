@@ -545,7 +545,10 @@ class _Shedder:
         return on
 
     def observe(self, seconds: float) -> None:
-        self.latency = 0.8 * self.latency + 0.2 * seconds
+        # One page counts for at most twice the limit, so that a single slow one (the first
+        # after a start, ranking pages ahead and building cards) cannot start shedding on
+        # its own: it takes about four slow pages in a row.
+        self.latency = 0.8 * self.latency + 0.2 * min(seconds, 2 * SHED_LATENCY_S)
         if self.latency > SHED_LATENCY_S or self.inflight > SHED_INFLIGHT:
             self.until = time.monotonic() + SHED_HOLD_S
             self.latency = 0.0  # probe again after the hold
@@ -559,6 +562,7 @@ def set_fallback(on: bool) -> None:
     _shedder.forced = on
     _shedder.until = 0.0
     _shedder.lagging = 0
+    _shedder.latency = 0.0
     _shedder.active()
 
 
