@@ -412,6 +412,45 @@ def issue_token(path: Path, username: str) -> str:
     return asyncio.run(go())
 
 
+def ranking_pass(path: Path, username: str, *, passes: int = 200) -> dict[str, float]:
+    """CPU per Discover page of the ranking alone, in this process, on the database the app
+    served: ``username``'s candidates and ``AHEAD_PAGES`` pages ranked in one pass, as the
+    app does, with one BLAS thread as the app runs it. No framework, query or JSON: the
+    part of a page that the ceiling has no counterpart for."""
+    from threadpoolctl import threadpool_limits
+
+    from bridgenote.accounts import service as accounts_service
+    from bridgenote.config import Settings
+    from bridgenote.core.runtime import Runtime
+    from bridgenote.feed import pools
+    from bridgenote.feed import service as feed_service
+    from bridgenote.feed.cursor import SeenFilter
+
+    async def go() -> dict[str, float]:
+        settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", run_worker_in_process=False, redis_url=None)
+        runtime = Runtime.create(settings)
+        try:
+            pool = await feed_service.get_pool(runtime)
+            async with runtime.db.transaction() as session:
+                user = (await accounts_service.find_by_usernames(session, usernames=[username]))[fold(username)]
+                viewer = accounts_service.viewer_for(user)
+                reader = await feed_service._reader(session, viewer=viewer, seen=SeenFilter(seed=SEED))
+            pages = feed_service.AHEAD_PAGES
+            with threadpool_limits(limits=1, user_api="blas"):
+                for _ in range(10):  # warm caches (language fit masks, allocator)
+                    pools.pick_pages(pool, pools.candidates(pool, reader), reader, size=20, pages=pages)
+                cpu = time.process_time()
+                for _ in range(passes):
+                    pools.pick_pages(pool, pools.candidates(pool, reader), reader, size=20, pages=pages)
+                cpu = time.process_time() - cpu
+            return {"ms_per_page": 1000 * cpu / (passes * pages), "pages_per_pass": pages, "pool_notes": len(pool)}
+        finally:
+            await feed_service.close_for(runtime)
+            await runtime.close()
+
+    return asyncio.run(go())
+
+
 # ---------------------------------------------------------------- servers and load
 
 
@@ -707,6 +746,18 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     print(f"\napp / ceiling req/s: {ratio:.2f}   (target in the issue: >= {target})")
     if latest is not None and latest["requests_per_s"]:
         print(f"Discover / the app's latest feed req/s: {app['requests_per_s'] / latest['requests_per_s']:.2f}")
+    rank: dict[str, float] | None = None
+    if args.path.startswith(DISCOVER_PATH.split("?")[0]):
+        rank = ranking_pass(db, built["bench_user"])
+        floor = ceiling["cpu_ms_per_request"]
+        print(
+            f"Ranking alone, in process: {rank['ms_per_page']:.2f} ms of CPU a page ({rank['pages_per_pass']:.0f} pages"
+            f" a pass), {rank['ms_per_page'] / floor:.2f}x the ceiling's whole request ({floor:.2f} ms)"
+        )
+        print(
+            f"  a page that did nothing but rank, on top of the ceiling's work, would reach at most"
+            f" {floor / (floor + rank['ms_per_page']):.2f} of the ceiling (CPU-bound)"
+        )
     if args.path == FEED_PATH and app_ids != ceiling_ids:
         print("warning: the app and the ceiling returned different notes; the comparison is not like for like")
     for name, r in rows:
@@ -731,6 +782,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         "ceiling": ceiling,
         "ratio": ratio,
         "app_latest_feed": latest,
+        "ranking_pass": rank,
     }
     args.json.write_text(json.dumps(result, indent=2, default=str))
     print(f"results: {args.json}")
