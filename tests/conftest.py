@@ -92,6 +92,9 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "database_url": database_url,
         "var_dir": tmp_path / "var",
         "run_worker_in_process": False,
+        # Freezing the heap of a test process that starts hundreds of apps would keep their
+        # garbage from the cyclic collector; tests/test_app_lifespan.py checks the freeze.
+        "gc_freeze_at_start": False,
         "ratelimit_signup": generous,
         "ratelimit_login": generous,
         "ratelimit_post": generous,

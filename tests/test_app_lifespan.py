@@ -62,3 +62,25 @@ async def test_shutdown_stops_the_feeds_background_work(
         await asyncio.wait_for(started.wait(), timeout=5)
     left = [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("bridgenote-feed") and not t.done()]
     assert left == []
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_startup_moves_the_heap_out_of_the_cyclic_collectors_reach(
+    database_url: str, tmp_path: Path, freeze: bool
+) -> None:
+    """A served process freezes what exists once it has started, so a full collection does
+    not scan the ~400k objects of its modules and app again (pauses of 175-220 ms)."""
+    import gc
+
+    settings = make_settings(database_url, tmp_path, gc_freeze_at_start=freeze)
+    app = create_app(settings)
+    assert gc.get_freeze_count() == 0
+    try:
+        async with app.router.lifespan_context(app):
+            frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    if freeze:
+        assert frozen > 10_000  # the process's modules at least
+    else:
+        assert frozen == 0

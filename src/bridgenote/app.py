@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             background = asyncio.create_task(
                 _flush_views_until(runtime, stop, every=settings.view_flush_seconds), name="bridgenote-view-flush"
             )
+        if settings.gc_freeze_at_start:
+            gc.freeze()
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -43,6 +44,8 @@ def _worker(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         runtime = Runtime.create(settings)
+        if settings.gc_freeze_at_start:
+            gc.freeze()  # as the web process does (ADR 0015)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
