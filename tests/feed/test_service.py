@@ -363,6 +363,31 @@ async def test_pages_are_ranked_ahead_until_the_profile_changes(
     assert any(e.reason == "saved_topic" for e in page)
 
 
+async def test_a_reader_who_reacts_on_every_page_gets_shorter_passes_until_they_scroll_on(
+    runtime: Runtime, drain: Drain, post: NoteMaker, rankings: list[int]
+) -> None:
+    """Every like moves the profile and throws the pages ranked ahead away: a reader who
+    likes something on every page would pay for ranking five pages to see one."""
+    await _community(runtime, post)
+    await drain()
+    reader = await create_user(runtime, interests=["food"])
+    await drain()
+    page, cursor = await discover(runtime, reader, limit=1)
+    for _ in range(2):
+        async with runtime.db.transaction() as session:
+            await notes_service.like_note(session, viewer=viewer(reader), note_id=page[0].id)
+        await drain()
+        page, cursor = await discover(runtime, reader, cursor=cursor, limit=1)
+    assert rankings == [feed_service.AHEAD_PAGES, 1, 1]
+    # Scrolling on without reacting, each pass that runs out doubles the next, up to the cap.
+    shown = []
+    for _ in range(1 + 2 + 4):
+        page, cursor = await discover(runtime, reader, cursor=cursor, limit=1)
+        shown += [e.id for e in page]
+    assert rankings == [feed_service.AHEAD_PAGES, 1, 1, 2, 4, feed_service.AHEAD_PAGES]
+    assert len(shown) == len(set(shown)) == 7
+
+
 async def test_anonymous_readers_share_one_ranking(
     runtime: Runtime, drain: Drain, post: NoteMaker, rankings: list[int]
 ) -> None:

@@ -788,6 +788,17 @@ class _Ahead:
 
     key: tuple[Any, ...]
     picks: list[Pick]
+    pages: int = AHEAD_PAGES  # ranked for this many pages
+    served: int = 0  # pages served from them so far
+
+    def next_pages(self, key: tuple[Any, ...]) -> int:
+        """How many pages to rank in the next pass. A reader whose profile changed under
+        these pages (a like, a save) gets as many as these lasted: one who likes something
+        on every page would otherwise pay for five pages to see one. While passes run out
+        unchanged, the count doubles back up to ``AHEAD_PAGES``."""
+        if key != self.key:
+            return max(1, min(AHEAD_PAGES, self.served))
+        return min(AHEAD_PAGES, 2 * self.pages)
 
     def take(self, pool: Pool, seen: SeenFilter, want: int) -> list[Pick]:
         """The next ``want`` picks this scroll session has not seen that the current pool
@@ -828,8 +839,9 @@ async def _ahead_page(
             seen.add(p.note_id for p in page)
             reader = await _reader(session, viewer=viewer, seen=seen)
             cand = await _candidates(session, pool=pool, viewer=viewer, reader=reader)
-            pages = pool_pick_pages(pool, cand, reader, size=size, pages=AHEAD_PAGES)
-            ahead = _Ahead(key, [p for chunk in pages for p in chunk])
+            count = AHEAD_PAGES if ahead is None else ahead.next_pages(key)
+            pages = pool_pick_pages(pool, cand, reader, size=size, pages=count)
+            ahead = _Ahead(key, [p for chunk in pages for p in chunk], pages=count)
             cache.set(viewer.id, ahead)
         batch = ahead.take(pool, seen, size - len(page))
         if not batch:
@@ -841,6 +853,8 @@ async def _ahead_page(
         page += [p for p in batch if p.note_id in found]
         if len(page) >= size:
             break
+    if ahead is not None and page:
+        ahead.served += 1
     return page, cards
 
 
