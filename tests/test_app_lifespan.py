@@ -69,7 +69,7 @@ async def test_startup_moves_the_heap_out_of_the_cyclic_collectors_reach(
     database_url: str, tmp_path: Path, freeze: bool
 ) -> None:
     """A served process freezes what exists once it has started, so a full collection does
-    not scan the ~400k objects of its modules and app again (pauses of 175-220 ms)."""
+    not scan the ~400k objects of its modules and app again (pauses of 165-220 ms)."""
     import gc
 
     settings = make_settings(database_url, tmp_path, gc_freeze_at_start=freeze)
