@@ -393,6 +393,14 @@ def _password_hash() -> str:
     return asyncio.run(security.hash_password("bench-password"))
 
 
+async def _viewer(session: Any, username: str) -> Any:
+    """``username`` as the accounts service's ``Viewer``."""
+    from bridgenote.accounts import service as accounts_service
+
+    user = (await accounts_service.find_by_usernames(session, usernames=[username]))[fold(username)]
+    return accounts_service.viewer_for(user)
+
+
 def issue_token(path: Path, username: str) -> str:
     """An API token for ``username``, issued by the accounts service like any other."""
     from bridgenote.accounts import service as accounts_service
@@ -402,8 +410,7 @@ def issue_token(path: Path, username: str) -> str:
         db = Database(f"sqlite+aiosqlite:///{path}")
         try:
             async with db.transaction() as session:
-                user = (await accounts_service.find_by_usernames(session, usernames=[username]))[fold(username)]
-                viewer = accounts_service.viewer_for(user)
+                viewer = await _viewer(session, username)
                 _token, raw = await accounts_service.create_api_token(session, viewer=viewer, name="feed benchmark")
             return raw
         finally:
@@ -419,7 +426,6 @@ def ranking_pass(path: Path, username: str, *, passes: int = 200) -> dict[str, f
     part of a page that the ceiling has no counterpart for."""
     from threadpoolctl import threadpool_limits
 
-    from bridgenote.accounts import service as accounts_service
     from bridgenote.config import Settings
     from bridgenote.core.runtime import Runtime
     from bridgenote.feed import pools
@@ -432,17 +438,19 @@ def ranking_pass(path: Path, username: str, *, passes: int = 200) -> dict[str, f
         try:
             pool = await feed_service.get_pool(runtime)
             async with runtime.db.transaction() as session:
-                user = (await accounts_service.find_by_usernames(session, usernames=[username]))[fold(username)]
-                viewer = accounts_service.viewer_for(user)
+                viewer = await _viewer(session, username)
                 reader = await feed_service._reader(session, viewer=viewer, seen=SeenFilter(seed=SEED))
             pages = feed_service.AHEAD_PAGES
-            with threadpool_limits(limits=1, user_api="blas"):
-                for _ in range(10):  # warm caches (language fit masks, allocator)
-                    pools.pick_pages(pool, pools.candidates(pool, reader), reader, size=20, pages=pages)
+
+            def rank(times: int) -> float:
                 cpu = time.process_time()
-                for _ in range(passes):
+                for _ in range(times):
                     pools.pick_pages(pool, pools.candidates(pool, reader), reader, size=20, pages=pages)
-                cpu = time.process_time() - cpu
+                return time.process_time() - cpu
+
+            with threadpool_limits(limits=1, user_api="blas"):
+                rank(10)  # warms the pool's per-language masks and the allocator
+                cpu = rank(passes)
             return {"ms_per_page": 1000 * cpu / (passes * pages), "pages_per_pass": pages, "pool_notes": len(pool)}
         finally:
             await feed_service.close_for(runtime)
@@ -658,6 +666,7 @@ def main() -> int:
 
 def _run(args: argparse.Namespace, workdir: Path) -> int:
     db = args.db or workdir / "feed_read.db"
+    is_discover = args.path.startswith(DISCOVER_PATH.split("?")[0])
     if args.reuse_db:
         if not db.exists():
             print(f"--reuse-db: {db} does not exist", file=sys.stderr)
@@ -668,7 +677,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"Building {args.users:,} users / {args.notes:,} notes in {db} ...", flush=True)
         built = build_database(db, users=args.users, notes=args.notes)
         print("  " + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in built.items()))
-    if args.path.startswith("/api/v1/feeds/discover"):
+    if is_discover:
         built["discover"] = prepare_discover(db, built["bench_user"])
         print(f"  discover: {built['discover']}")
     token = issue_token(db, built["bench_user"])
@@ -700,7 +709,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
         env=env, port=port, path=args.path, lua=lua, args=args, token=token, workdir=workdir,
     )  # fmt: skip
     latest: dict[str, Any] | None = None
-    if args.path.startswith(DISCOVER_PATH.split("?")[0]):
+    if is_discover:
         # The app's own cheapest feed page, same process settings: what Discover's ranking,
         # re-ranking and cards cost on top of the framework, the transaction and the auth
         # that every API page pays.
@@ -732,7 +741,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
             f"{name:<32}{r['requests_per_s']:>10.0f}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}"
             f"{r['cpu_ms_per_request']:>12.2f}{errors:>8}"
         )
-    target = 0.5 if args.path.startswith("/api/v1/feeds/discover") else 0.3
+    target = 0.5 if is_discover else 0.3
     if "discover_pages" in app:
         pages = app["discover_pages"]
         print(f"Discover pages: {pages['ranked']:.0f} ranked, {pages['fallback']:.0f} from the cached order (shedding)")
@@ -747,7 +756,7 @@ def _run(args: argparse.Namespace, workdir: Path) -> int:
     if latest is not None and latest["requests_per_s"]:
         print(f"Discover / the app's latest feed req/s: {app['requests_per_s'] / latest['requests_per_s']:.2f}")
     rank: dict[str, float] | None = None
-    if args.path.startswith(DISCOVER_PATH.split("?")[0]):
+    if is_discover:
         rank = ranking_pass(db, built["bench_user"])
         floor = ceiling["cpu_ms_per_request"]
         print(

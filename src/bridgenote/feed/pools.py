@@ -347,7 +347,7 @@ def features(pool: Pool, positions: npt.NDArray[np.int64], reader: Reader) -> np
     x[:, col["creator_size"]] = pool.size_feature[positions]
     x[:, col["language_fit"]] = pool.language_fit(reader.languages)[positions]
     if reader.followed:
-        x[:, col["following"]] = np.isin(pool.authors[positions], list(reader.followed))
+        x[:, col["following"]] = pool.by_creators(reader.followed)[positions]
     x[:, col["trending"]] = pool.trending[positions]
     return x
 
