@@ -155,3 +155,24 @@ async def test_search_page_finds_notes_people_and_tags(
     r = await client.post("/search/recent/clear", data={"csrf_token": token})
     assert r.status_code == 303
     assert "/search?q=dumplings" not in (await client.get("/search")).text
+
+
+async def test_the_topics_discover_names_in_settings_lead_somewhere(
+    client: httpx.AsyncClient, person: PersonFactory, drain: Callable[[], Awaitable[int]]
+) -> None:
+    """Picking "Food" at onboarding gives the profile words such as "foodie" that no note has
+    tagged: those link to a search, while a topic some note has tagged links to its page."""
+    alice = await person("alice")
+    await alice.client.post("/api/v1/notes", json={"title": "Hotpot night", "body": "#hotpot"})
+    token = await browser_session(client, "bob")
+    r = await client.post("/welcome", data={"csrf_token": token, "step": "interests", "interests": "food"})
+    assert r.status_code == 303
+    await drain()
+    page = (await client.get("/settings")).text
+    found = re.search(r"Discover thinks you like:(.*?)</p>", page, re.S)
+    assert found, page[:3000]
+    links = dict((text, href) for href, text in re.findall(r'<a href="([^"]+)">#([^<]+)</a>', found.group(1)))
+    assert links.get("hotpot") == "/tags/hotpot"
+    assert links.get("foodie") == "/search?q=foodie"
+    for href in links.values():
+        assert (await client.get(href.replace("&amp;", "&"))).status_code == 200, href

@@ -5,10 +5,12 @@ the language switch, follow buttons and settings. Everything goes through
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridgenote.accounts import service
 from bridgenote.accounts.api import _set_session_cookies
@@ -20,6 +22,7 @@ from bridgenote.core.languages import CONTENT_LANGUAGES
 from bridgenote.core.schemas import IdPath
 from bridgenote.core.web import CSRF_COOKIE, SESSION_COOKIE, RuntimeDep, SessionDep, forget_viewers, rate_limit
 from bridgenote.feed import service as feed_service
+from bridgenote.notes import service as notes_service
 from bridgenote.translation import service as translation_service
 from bridgenote.web.routing import (
     PageUser,
@@ -31,7 +34,7 @@ from bridgenote.web.routing import (
     safe_next,
     views_router,
 )
-from bridgenote.web.templating import TOPICS, render, translation_available, user_url
+from bridgenote.web.templating import TOPICS, render, tag_url, translation_available, user_url
 
 router = views_router()
 
@@ -225,6 +228,14 @@ async def welcome_save(request: Request, viewer: PageUser, session: SessionDep) 
     return redirect(request, "/")
 
 
+async def _topic_links(topics: list[str], session: AsyncSession) -> list[tuple[str, str]]:
+    """Each topic with where it leads: its hashtag page when a note has used it, otherwise a
+    search (a profile's topics include onboarding words such as "foodie" that no note may
+    have tagged yet, and a hashtag page for those is a 404)."""
+    used = await notes_service.existing_hashtags(session, names=topics)
+    return [(topic, tag_url(topic) if topic in used else "/search?" + urlencode({"q": topic})) for topic in topics]
+
+
 def _profile_update(**values: Any) -> ProfileUpdate:
     try:
         return ProfileUpdate(**values)
@@ -295,6 +306,7 @@ async def _settings_page(
 ) -> Response:
     user = await service.get_user(session, user_id=viewer.id or 0)
     saved = request.query_params.get("saved", "")
+    discover_prefs = await feed_service.get_settings(session, viewer=viewer)
     context = {
         "user": user,
         "avatar_url": service.avatar_url(runtime.storage, user),
@@ -303,7 +315,8 @@ async def _settings_page(
         "saved": i18n.gettext(SAVED_MESSAGES[saved]) if saved in SAVED_MESSAGES else None,
         "new_token": None,
         "totp": None,
-        "discover_prefs": await feed_service.get_settings(session, viewer=viewer),
+        "discover_prefs": discover_prefs,
+        "discover_topics": await _topic_links([topic for topic, _weight in discover_prefs.top_topics[:6]], session),
         "translation_prefs": (
             await translation_service.get_preferences(session, viewer=viewer)
             if await translation_available(request)

@@ -1011,6 +1011,15 @@ async def get_hashtag(session: AsyncSession, *, name: str) -> Hashtag:
     return tag
 
 
+async def existing_hashtags(session: AsyncSession, *, names: Sequence[str]) -> set[str]:
+    """Those of ``names`` that some note has used (whose hashtag page exists)."""
+    keys = {name: parsing.tag_key(name) for name in names}
+    if not keys:
+        return set()
+    found = set(await session.scalars(select(Hashtag.key).where(Hashtag.key.in_(set(keys.values())))))
+    return {name for name, key in keys.items() if key in found}
+
+
 async def hashtag_notes(
     session: AsyncSession, *, viewer: Viewer, name: str, cursor: str | None, limit: int | None
 ) -> Window[NoteRef]:
