@@ -176,3 +176,14 @@ async def test_the_topics_discover_names_in_settings_lead_somewhere(
     assert links.get("foodie") == "/search?q=foodie"
     for href in links.values():
         assert (await client.get(href.replace("&amp;", "&"))).status_code == 200, href
+
+
+async def test_pages_name_an_icon_and_the_fixed_icon_path_finds_it(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/login")).text
+    linked = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert linked, page[:1000]
+    icon = await client.get(linked.group(1))
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.startswith(b"<svg")
+    r = await client.get("/favicon.ico", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == linked.group(1)

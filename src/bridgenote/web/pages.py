@@ -19,7 +19,7 @@ from bridgenote.core import i18n
 from bridgenote.core.auth import ANONYMOUS, Viewer
 from bridgenote.core.errors import AppError, Unauthorized
 from bridgenote.web.routing import is_htmx, safe_next
-from bridgenote.web.templating import STATIC_DIR, render
+from bridgenote.web.templating import STATIC_DIR, render, static_url
 
 # Pages load nothing from other origins and run no inline script or style. Media comes
 # from this origin (LocalStorage under /media); blob: is for previews of files being posted.
@@ -139,6 +139,12 @@ def install(app: FastAPI, routers: list[object]) -> None:
     """Mount the pages: call after ``install_error_handlers`` (it wraps the JSON handlers)."""
     app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
+
+    async def favicon() -> Response:
+        # Pages name their icon; this is for what asks the old fixed path (feed readers, tabs of JSON).
+        return RedirectResponse(static_url("icon.svg"), status_code=302)
+
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
     for router in routers:
         app.include_router(router)  # type: ignore[arg-type]
 
