@@ -58,9 +58,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         blas = threadpool_limits(limits=1, user_api="blas")
         stop = asyncio.Event()
         if settings.run_worker_in_process:
-            worker = Worker(
-                runtime.db, runtime, poll_seconds=settings.worker_poll_seconds, lease_seconds=settings.job_lease_seconds
-            )
+            worker = Worker.from_settings(runtime.db, runtime, settings)
             background = asyncio.create_task(worker.run_forever(stop), name="bridgenote-worker")
         else:
             # The worker loop is what flushes buffered view counts; without it in this

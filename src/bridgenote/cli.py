@@ -51,7 +51,7 @@ def _worker(args: argparse.Namespace) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         queues = tuple(args.queue) if args.queue else None
-        worker = Worker(runtime.db, runtime, poll_seconds=settings.worker_poll_seconds, queues=queues)
+        worker = Worker.from_settings(runtime.db, runtime, settings, queues=queues)
         try:
             if args.drain:
                 ran = await worker.drain()

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     run_worker_in_process: bool = True
     worker_poll_seconds: float = 1.0
     job_lease_seconds: int = 300
+    # Workers delete finished jobs after this long (kept meanwhile for inspection and for the
+    # translation status a pending request reports); a failed job also frees its dedupe key,
+    # so the same work can be asked for again.
+    job_keep_done_days: float = Field(default=7.0, gt=0)
+    job_keep_failed_days: float = Field(default=30.0, gt=0)
     # The 10-bit worker field of generated ids (0-1023). Unset: derived from the process
     # id, which is enough on one machine; give every process a distinct one across hosts.
     worker_id: int | None = Field(default=None, ge=0, le=1023)

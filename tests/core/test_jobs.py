@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bridgenote.core import events
 from bridgenote.core.db import utcnow
 from bridgenote.core.jobs import QUEUE_PRIORITY, Job, JobContext, Worker, backoff, enqueue, job, queue_depths
 from bridgenote.core.runtime import Runtime
+from tests.conftest import make_settings
 
 ran: list[tuple[str, dict[str, Any]]] = []
 heard: list[tuple[str, dict[str, Any]]] = []
@@ -183,6 +185,86 @@ async def test_dedupe_key_keeps_one_job(runtime: Runtime) -> None:
     async with runtime.db.transaction() as session:
         await enqueue(session, "tests.jobs.record", {"n": 6}, dedupe_key="thrice")
     assert [r.payload["n"] for r in await _jobs(runtime, dedupe_key="thrice")] == [6]
+
+
+async def _age(runtime: Runtime, job_id: int, *, state: str, days: float) -> None:
+    async with runtime.db.transaction() as session:
+        finished = utcnow() - dt.timedelta(days=days)
+        await session.execute(update(Job).where(Job.id == job_id).values(state=state, finished_at=finished))
+
+
+async def test_finished_jobs_are_pruned_after_their_keep_and_nothing_else_is(runtime: Runtime) -> None:
+    async with runtime.db.transaction() as session:
+        for n in range(7):
+            await enqueue(session, "tests.jobs.record", {"n": n}, dedupe_key=f"k{n}")
+    ids = [j.id for j in await _jobs(runtime)]
+    await _age(runtime, ids[0], state="done", days=8)  # old enough
+    await _age(runtime, ids[1], state="done", days=6)  # still kept
+    await _age(runtime, ids[2], state="failed", days=8)  # failures are kept longer ...
+    await _age(runtime, ids[3], state="failed", days=31)  # ... but not for ever
+    await _age(runtime, ids[4], state="running", days=40)  # never, whatever its timestamps say
+    # ids[5] and ids[6] are queued.
+    worker = Worker(runtime.db, runtime, keep_done=dt.timedelta(days=7), keep_failed=dt.timedelta(days=30))
+    assert await worker.prune_finished() == 2
+    assert [j.id for j in await _jobs(runtime)] == [ids[1], ids[2], ids[4], ids[5], ids[6]]
+    # A pruned job's dedupe key is free again: the same work can be asked for anew.
+    async with runtime.db.transaction() as session:
+        await enqueue(session, "tests.jobs.record", {"n": 10}, dedupe_key="k0")
+        await enqueue(session, "tests.jobs.record", {"n": 11}, dedupe_key="k1")
+    assert [j.payload["n"] for j in await _jobs(runtime, dedupe_key="k0")] == [10]
+    assert [j.payload["n"] for j in await _jobs(runtime, dedupe_key="k1")] == [1]
+
+
+async def test_pruning_goes_on_batch_after_batch_until_none_is_left(runtime: Runtime) -> None:
+    async with runtime.db.transaction() as session:
+        for n in range(25):
+            await enqueue(session, "tests.jobs.record", {"n": n})
+    async with runtime.db.transaction() as session:
+        await session.execute(update(Job).values(state="done", finished_at=utcnow() - dt.timedelta(days=30)))
+    assert await Worker(runtime.db, runtime).prune_finished(batch=10) == 25
+    assert await _jobs(runtime) == []
+
+
+async def test_the_worker_loop_prunes_on_its_own(runtime: Runtime) -> None:
+    async with runtime.db.transaction() as session:
+        await enqueue(session, "tests.jobs.record", {"n": 1})
+    [old] = await _jobs(runtime)
+    await _age(runtime, old.id, state="done", days=30)
+    stop = asyncio.Event()
+    worker = Worker(runtime.db, runtime, poll_seconds=0.05, prune_every_seconds=0.1)
+    loop = asyncio.create_task(worker.run_forever(stop))
+    try:
+        for _ in range(100):
+            if not await _jobs(runtime):
+                break
+            await asyncio.sleep(0.05)
+        assert await _jobs(runtime) == []
+        # Later rows go at the next round, not only at start-up.
+        async with runtime.db.transaction() as session:
+            await enqueue(session, "tests.jobs.record", {"n": 2})
+        for _ in range(100):
+            if [j.state for j in await _jobs(runtime)] == ["done"]:
+                break
+            await asyncio.sleep(0.05)
+        [later] = await _jobs(runtime)
+        await _age(runtime, later.id, state="done", days=30)
+        for _ in range(100):
+            if not await _jobs(runtime):
+                break
+            await asyncio.sleep(0.05)
+        assert await _jobs(runtime) == []
+    finally:
+        stop.set()
+        await loop
+
+
+def test_workers_take_their_keep_and_lease_from_the_settings(tmp_path: Path) -> None:
+    settings = make_settings(
+        "sqlite+aiosqlite:///:memory:", tmp_path, job_keep_done_days=2.0, job_keep_failed_days=9.0, job_lease_seconds=42
+    )
+    worker = Worker.from_settings(None, None, settings, queues=("backfill",))  # type: ignore[arg-type]
+    assert worker.keep_done == dt.timedelta(days=2) and worker.keep_failed == dt.timedelta(days=9)
+    assert worker.lease_seconds == 42 and worker.queues == ("backfill",)
 
 
 async def test_interactive_runs_before_default_before_backfill(runtime: Runtime) -> None:

@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import socket
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Index, String, Text, func, select, update
+from sqlalchemy import Index, String, Text, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,11 +34,14 @@ from bridgenote.core.db import Base, CreatedMixin, IdMixin, JSONType, UTCDateTim
 from bridgenote.core.ids import new_id
 
 if TYPE_CHECKING:
+    from bridgenote.config import Settings
     from bridgenote.core.db import Database
 
 log = logging.getLogger(__name__)
 
 QUEUE_PRIORITY = {"interactive": 0, "default": 5, "backfill": 9}
+# Finished jobs deleted per transaction when pruning.
+PRUNE_BATCH = 2_000
 
 
 class Job(IdMixin, CreatedMixin, Base):
@@ -166,6 +170,24 @@ class Worker:
     poll_seconds: float = 1.0
     lease_seconds: int = 300
     queues: tuple[str, ...] | None = None
+    keep_done: dt.timedelta = dt.timedelta(days=7)
+    keep_failed: dt.timedelta = dt.timedelta(days=30)
+    prune_every_seconds: float = 600.0
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, services: Any, settings: Settings, *, queues: tuple[str, ...] | None = None
+    ) -> Worker:
+        """The worker the web process and ``bridgenote worker`` run, as configured."""
+        return cls(
+            db,
+            services,
+            poll_seconds=settings.worker_poll_seconds,
+            lease_seconds=settings.job_lease_seconds,
+            queues=queues,
+            keep_done=dt.timedelta(days=settings.job_keep_done_days),
+            keep_failed=dt.timedelta(days=settings.job_keep_failed_days),
+        )
 
     async def claim(self) -> tuple[int, str, dict[str, Any], int] | None:
         now = utcnow()
@@ -241,10 +263,30 @@ class Worker:
             ran += 1
         return ran
 
+    async def prune_finished(self, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete the jobs that ended ``done`` longer than ``keep_done`` ago and ``failed``
+        longer than ``keep_failed`` ago, ``batch`` rows per transaction (a short write lock
+        on SQLite), until none is left; how many went. Without it the table only grows:
+        every like, comment and follow leaves a few rows."""
+        now = utcnow()
+        pruned = 0
+        while True:
+            async with self.db.transaction() as session:
+                deleted = await delete_finished(
+                    session, done_before=now - self.keep_done, failed_before=now - self.keep_failed, limit=batch
+                )
+            pruned += deleted
+            if deleted < batch:
+                break
+            await asyncio.sleep(0)
+        if pruned:
+            log.info("pruned %d finished jobs", pruned)
+        return pruned
+
     async def run_forever(self, stop: asyncio.Event) -> None:
         wakeup = asyncio.Event()
         _wakeups.add(wakeup)
-        last_reap = 0.0
+        last_reap = last_prune = -math.inf
         loop = asyncio.get_running_loop()
         try:
             while not stop.is_set():
@@ -252,6 +294,9 @@ class Worker:
                     if loop.time() - last_reap > 30:
                         await self.reap_expired_leases()
                         last_reap = loop.time()
+                    if loop.time() - last_prune > self.prune_every_seconds:
+                        last_prune = loop.time()
+                        await self.prune_finished()
                     while not stop.is_set() and await self.run_one():
                         pass
                     if hasattr(self.services, "flush_periodic"):
@@ -263,6 +308,28 @@ class Worker:
                     await asyncio.wait_for(wakeup.wait(), timeout=self.poll_seconds)
         finally:
             _wakeups.discard(wakeup)
+
+
+async def delete_finished(
+    session: AsyncSession, *, done_before: dt.datetime, failed_before: dt.datetime, limit: int = PRUNE_BATCH
+) -> int:
+    """Delete up to ``limit`` jobs that finished ``done`` before ``done_before`` or ``failed``
+    before ``failed_before``; how many. Queued and running jobs are never touched."""
+    finished = (
+        select(Job.id)
+        .where(
+            or_(
+                and_(Job.state == "done", Job.finished_at < done_before),
+                and_(Job.state == "failed", Job.finished_at < failed_before),
+            )
+        )
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Two workers pruning at once take different rows instead of queueing on the same ones.
+        finished = finished.with_for_update(skip_locked=True)
+    result = await session.execute(delete(Job).where(Job.id.in_(finished.scalar_subquery())))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def queue_depths(session: AsyncSession) -> dict[str, int]:
