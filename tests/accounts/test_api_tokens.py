@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import httpx
@@ -153,3 +154,31 @@ async def test_enable_needs_setup_first(client_for, runtime: Runtime) -> None:  
     r = await api.post("/api/v1/auth/2fa/enable", json={"code": "123456"})
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "totp_not_started"
+
+
+async def test_a_new_log_in_clears_the_accounts_dead_tokens(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """Expired sessions and tokens revoked over 30 days ago go when the account logs in again;
+    live ones, recently revoked ones and other people's stay."""
+    alice = await create_user(runtime)
+    bob = await create_user(runtime)
+    now = dt.datetime.now(dt.UTC)
+    rows = {
+        "expired": (alice.id, now - dt.timedelta(days=1), None),
+        "revoked long ago": (alice.id, None, now - dt.timedelta(days=31)),
+        "revoked yesterday": (alice.id, None, now - dt.timedelta(days=1)),
+        "live": (alice.id, now + dt.timedelta(days=5), None),
+        "bob's expired": (bob.id, now - dt.timedelta(days=1), None),
+    }
+    async with runtime.db.transaction() as session:
+        for name, (user_id, expires, revoked) in rows.items():
+            session.add(
+                AuthToken(
+                    user_id=user_id, kind="session", name=name, token_hash=name.ljust(64, "x"), csrf_token=None,
+                    expires_at=expires, revoked_at=revoked,
+                )
+            )  # fmt: skip
+    r = await client.post(LOGIN, json={"login": alice.username, "password": PASSWORD, "token_name": "cli"})
+    assert r.status_code == 200, r.text
+    async with runtime.db.transaction(write=False) as session:
+        left = set(await session.scalars(select(AuthToken.name)))
+    assert left == {"revoked yesterday", "live", "bob's expired", "cli"}

@@ -126,9 +126,27 @@ async def create_user(session: AsyncSession, *, data: UserCreate, role: str = "u
     return user
 
 
+# A revoked token's row stays this long (the settings page and support can still tell a
+# logged-out session from one that never existed), then goes with the next token issued.
+REVOKED_TOKEN_KEEP = dt.timedelta(days=30)
+
+
+async def _forget_dead_tokens(session: AsyncSession, *, user_id: int) -> None:
+    """Delete the account's expired tokens and those revoked long ago. Done whenever the
+    account gets a new one, so the table holds what people use, not every log-in ever made."""
+    now = utcnow()
+    await session.execute(
+        delete(AuthToken).where(
+            AuthToken.user_id == user_id,
+            or_(AuthToken.expires_at < now, AuthToken.revoked_at < now - REVOKED_TOKEN_KEEP),
+        )
+    )
+
+
 async def _issue_token(
     session: AsyncSession, *, user: User, kind: str, name: str, days: int | None
 ) -> tuple[AuthToken, str]:
+    await _forget_dead_tokens(session, user_id=user.id)
     raw = security.new_token("bn_" if kind == API_KIND else "")
     token = AuthToken(
         user_id=user.id,
