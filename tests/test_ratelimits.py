@@ -56,6 +56,7 @@ async def limited(request: pytest.FixtureRequest, database_url: str, tmp_path: P
         "ratelimit_comment": rule,
         "ratelimit_like": rule,
         "ratelimit_signup": rule,
+        "ratelimit_export": rule,
     }
     if request.param == "redis":
         overrides["redis_url"] = TEST_REDIS_URL
@@ -123,6 +124,15 @@ async def test_third_like_is_limited(limited: Limited) -> None:
         # Liking a comment and saving share the budget of likes.
         await assert_limited(limited, await c.post(f"/api/v1/comments/{comment.id}/like"), before)
         await assert_limited(limited, await c.post(f"/api/v1/notes/{notes[LIMIT].id}/save"), before)
+
+
+async def test_third_export_request_is_limited(limited: Limited) -> None:
+    """Each archive copies all the account's media; asking again and again is refused."""
+    async with await limited.user_client() as c:
+        for _ in range(LIMIT):
+            assert (await c.post("/api/v1/me/exports")).status_code == 202
+        before = await table_snapshot(limited.runtime)
+        await assert_limited(limited, await c.post("/api/v1/me/exports"), before)
 
 
 def _signup(n: int) -> dict[str, str]:

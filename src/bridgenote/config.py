@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     ratelimit_like: RateLimit = RateLimit(limit=300, window=600)
     ratelimit_enabled: bool = True
     ratelimit_translate: RateLimit = RateLimit(limit=120, window=600)
+    # An archive copies all of an account's photos and videos: a few a day is plenty.
+    ratelimit_export: RateLimit = RateLimit(limit=3, window=86400)
 
     translation: TranslationSettings = Field(default_factory=TranslationSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)

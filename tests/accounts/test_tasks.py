@@ -207,6 +207,43 @@ async def test_export_job_is_idempotent(
     assert second["id"] != str(export_id) and second["state"] == "pending"
 
 
+async def test_a_new_archive_replaces_the_older_ones(client_for, runtime: Runtime, drain: Drain) -> None:  # type: ignore[no-untyped-def]
+    """Each archive holds a copy of all the account's media: a finished one deletes the
+    account's older archives (rows and files), and leaves other accounts' alone."""
+    lily, max_ = await create_user(runtime), await create_user(runtime)
+    api, other = await client_for(lily), await client_for(max_)
+    await api.put("/api/v1/me/avatar", files=upload(jpeg_with_gps()))
+    first = (await api.post(EXPORTS)).json()["id"]
+    theirs = (await other.post(EXPORTS)).json()["id"]
+    await drain()
+    first_key = (await export_row(runtime, int(first))).storage_key
+    assert first_key and await runtime.storage.exists(first_key)
+    second = (await api.post(EXPORTS)).json()["id"]
+    # Until the new one is ready, the old one can still be downloaded.
+    assert (await api.get(f"{EXPORTS}/{first}/download")).status_code == 200
+    await drain()
+    listed = (await api.get(EXPORTS)).json()
+    assert [(e["id"], e["state"]) for e in listed] == [(second, "ready")]
+    assert not await runtime.storage.exists(first_key)
+    r = await api.get(f"{EXPORTS}/{first}/download")
+    assert r.status_code == 404
+    assert (await api.get(f"{EXPORTS}/{second}/download")).status_code == 200
+    assert [(e["id"], e["state"]) for e in (await other.get(EXPORTS)).json()] == [(theirs, "ready")]
+    assert len(list((runtime.storage.path(f"exports/{lily.id}")).iterdir())) == 1  # type: ignore[attr-defined]
+
+
+async def test_an_archive_whose_file_went_missing_is_a_clear_404(client_for, runtime: Runtime, drain: Drain) -> None:  # type: ignore[no-untyped-def]
+    lily = await create_user(runtime)
+    api = await client_for(lily)
+    export_id = (await api.post(EXPORTS)).json()["id"]
+    await drain()
+    key = (await export_row(runtime, int(export_id))).storage_key
+    assert key
+    await runtime.storage.delete(key)
+    r = await api.get(f"{EXPORTS}/{export_id}/download")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "export_gone"
+
+
 async def test_export_skips_missing_media_files(client_for, runtime: Runtime, drain: Drain) -> None:  # type: ignore[no-untyped-def]
     lily = await create_user(runtime)
     api = await client_for(lily)

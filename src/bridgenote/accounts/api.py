@@ -216,7 +216,13 @@ def _export_read(export: DataExport) -> ExportRead:
     return ExportRead.model_validate({**columns, "error": error, "download_url": url})
 
 
-@router.post("/me/exports", status_code=202, response_model=ExportRead, tags=["me"])
+@router.post(
+    "/me/exports",
+    status_code=202,
+    response_model=ExportRead,
+    dependencies=[Depends(rate_limit("export"))],
+    tags=["me"],
+)
 async def request_export(viewer: UserDep, session: SessionDep) -> ExportRead:
     """Start building an archive of everything the account holds (JSON + media)."""
     return _export_read(await service.request_export(session, viewer=viewer))
@@ -247,7 +253,11 @@ async def download_export(export_id: IdPath, viewer: UserDep, session: SessionDe
     export = await service.get_export(session, viewer=viewer, export_id=export_id)
     if export.state != "ready" or not export.storage_key:
         raise NotFound("That export is not ready yet.", code="export_not_ready")
-    data = await runtime.storage.get(export.storage_key)
+    try:
+        data = await runtime.storage.get(export.storage_key)
+    except FileNotFoundError:
+        # A newer archive replaced it while this row was still being read.
+        raise NotFound("That archive is no longer kept. Ask for a new one.", code="export_gone") from None
     return RawResponse(
         data,
         media_type="application/zip",

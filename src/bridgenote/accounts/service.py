@@ -768,18 +768,36 @@ async def account_archive(session: AsyncSession, *, user_id: int) -> AccountArch
     )
 
 
-async def finish_export(session: AsyncSession, *, export_id: int, storage_key: str, size_bytes: int) -> bool:
-    """Mark a pending export ready. Returns False (and changes nothing) if it is gone or no
-    longer pending, e.g. because a second run of the job finished first."""
+@dataclass(frozen=True)
+class FinishedExport:
+    finished: bool
+    # The archives this one replaces: their rows are gone, the caller deletes the files.
+    replaced_keys: list[str]
+
+
+async def finish_export(session: AsyncSession, *, export_id: int, storage_key: str, size_bytes: int) -> FinishedExport:
+    """Mark a pending export ready, and drop the account's older ready archives (each holds a
+    copy of every photo and video the account has, and the new one has all they had).
+    ``finished`` is False (and nothing changes) if the export is gone or no longer pending,
+    e.g. because a second run of the job finished first."""
     export = await session.scalar(select(DataExport).where(DataExport.id == export_id).with_for_update())
     if export is None or export.state != "pending":
-        return False
+        return FinishedExport(False, [])
     export.state = "ready"
     export.storage_key = storage_key
     export.size_bytes = size_bytes
     export.error = None
     export.finished_at = utcnow()
-    return True
+    older = (
+        await session.scalars(
+            select(DataExport).where(
+                DataExport.user_id == export.user_id, DataExport.state == "ready", DataExport.id < export.id
+            )
+        )
+    ).all()
+    for old in older:
+        await session.delete(old)
+    return FinishedExport(True, [old.storage_key for old in older if old.storage_key])
 
 
 async def fail_export(session: AsyncSession, *, export_id: int, reason: str) -> None:

@@ -153,11 +153,15 @@ async def build_export(ctx: JobContext, payload: dict[str, Any]) -> None:
         return
     if built is None:
         return
-    finished = await service.finish_export(
+    outcome = await service.finish_export(
         ctx.session, export_id=export_id, storage_key=built.storage_key, size_bytes=built.size_bytes
     )
-    if not finished:  # a concurrent run won, or the export was deleted meanwhile
+    if not outcome.finished:  # a concurrent run won, or the export was deleted meanwhile
         await ctx.services.storage.delete(built.storage_key)
+    # As in the purge below, files go before the commit: a retry after a failed commit finds
+    # them gone (delete is idempotent), while the other order could strand them.
+    for key in outcome.replaced_keys:
+        await ctx.services.storage.delete(key)
 
 
 @job(PURGE_DELETED)

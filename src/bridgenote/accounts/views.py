@@ -431,7 +431,7 @@ async def totp_disable(request: Request, viewer: PageUser, session: SessionDep) 
     return redirect(request, "/settings?saved=2fa-off#security")
 
 
-@router.post("/settings/export")
+@router.post("/settings/export", dependencies=[Depends(rate_limit("export"))])
 async def request_export(request: Request, viewer: PageUser, session: SessionDep) -> Response:
     await service.request_export(session, viewer=viewer)
     return redirect(request, "/settings?saved=export#data")
