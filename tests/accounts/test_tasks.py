@@ -232,6 +232,40 @@ async def test_a_new_archive_replaces_the_older_ones(client_for, runtime: Runtim
     assert len(list((runtime.storage.path(f"exports/{lily.id}")).iterdir())) == 1  # type: ignore[attr-defined]
 
 
+async def test_archives_are_stored_from_disk_and_downloaded_in_pieces(
+    client_for,  # type: ignore[no-untyped-def]
+    runtime: Runtime,
+    drain: Drain,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An archive holds every photo and video of the account: neither the job nor the web
+    process may hold it in memory whole (``put`` and ``get`` take and give whole files)."""
+    lily = await create_user(runtime)
+    api = await client_for(lily)
+    await api.put("/api/v1/me/avatar", files=upload(jpeg_with_gps()))
+    real_put, real_get = runtime.storage.put, runtime.storage.get
+
+    async def put(key: str, data: bytes, *, content_type: str) -> None:
+        assert not key.startswith("exports/"), "the archive was stored from memory"
+        await real_put(key, data, content_type=content_type)
+
+    async def get(key: str) -> bytes:
+        assert not key.startswith("exports/"), "the archive was read into memory"
+        return await real_get(key)
+
+    monkeypatch.setattr(runtime.storage, "put", put)
+    monkeypatch.setattr(runtime.storage, "get", get)
+    export_id = (await api.post(EXPORTS)).json()["id"]
+    await drain()
+    stored = await export_row(runtime, int(export_id))
+    assert stored.state == "ready", stored.error
+    r = await api.get(f"{EXPORTS}/{export_id}/download")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert int(r.headers["content-length"]) == stored.size_bytes == len(r.content)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        assert archive.testzip() is None and "manifest.json" in archive.namelist()
+
+
 async def test_an_archive_whose_file_went_missing_is_a_clear_404(client_for, runtime: Runtime, drain: Drain) -> None:  # type: ignore[no-untyped-def]
     lily = await create_user(runtime)
     api = await client_for(lily)

@@ -161,7 +161,20 @@ async def test_the_adapter_against_a_real_server(s3_endpoint: str, prefix: str, 
     big = os.urandom(6 * 2**20)  # larger than one multipart chunk of most clients
     await storage.put("m/big.bin", big, content_type="application/octet-stream")
     assert await storage.get("m/big.bin") == big
-    for key in ("m/ab/cd/x.avif", "u/ab/cd/x.mp4", "m/big.bin", "m/big.bin"):  # the last one twice: idempotent
+    # Large files go up from disk (a multipart upload past boto3's 8 MiB threshold) and come
+    # back in pieces.
+    archive = tmp_path / "archive.zip"
+    larger = os.urandom(9 * 2**20 + 5)
+    archive.write_bytes(larger)
+    await storage.put_file("exports/1/a.zip", archive, content_type="application/zip")
+    head = _client(s3_endpoint).head_object(Bucket=BUCKET, Key=f"{prefix}/exports/1/a.zip")
+    assert head["ContentType"] == "application/zip" and head["ContentLength"] == len(larger)
+    pieces = [piece async for piece in storage.chunks("exports/1/a.zip", chunk_size=4 * 2**20)]
+    assert len(pieces) >= 3 and max(map(len, pieces)) <= 4 * 2**20 and b"".join(pieces) == larger
+    with pytest.raises(FileNotFoundError):
+        await anext(storage.chunks("exports/1/nothing.zip"))
+    keys = ("m/ab/cd/x.avif", "u/ab/cd/x.mp4", "m/big.bin", "exports/1/a.zip", "m/big.bin")  # the last twice
+    for key in keys:
         await storage.delete(key)
     assert _objects(s3_endpoint, prefix) == {}
 

@@ -9,6 +9,7 @@ runs it, and the whole media pipeline, against a real S3-compatible server (Seaw
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import boto3
@@ -31,6 +32,22 @@ async def test_local_storage_round_trip(tmp_path: Path) -> None:
     assert not await storage.exists("m/ab/cd/x.webp")
     with pytest.raises(BadRequest):
         await storage.put("../escape", b"", content_type="text/plain")
+
+
+async def test_local_storage_stores_a_file_and_reads_it_back_in_pieces(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    source = tmp_path / "archive.zip"
+    data = os.urandom(2_500_000)
+    source.write_bytes(data)
+    await storage.put_file("exports/1/a.zip", source, content_type="application/zip")
+    source.unlink()  # the stored copy does not depend on the source
+    pieces = [piece async for piece in storage.chunks("exports/1/a.zip", chunk_size=1_000_000)]
+    assert [len(p) for p in pieces] == [1_000_000, 1_000_000, 500_000] and b"".join(pieces) == data
+    missing = storage.chunks("exports/1/nothing.zip")
+    with pytest.raises(FileNotFoundError):
+        await anext(missing)
+    with pytest.raises(BadRequest):
+        await storage.put_file("../escape", tmp_path / "x", content_type="text/plain")
 
 
 def _s3() -> tuple[S3Storage, Stubber]:

@@ -18,7 +18,7 @@ import secrets
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -122,14 +122,16 @@ async def _build_archive(services: Any, export_id: int) -> BuiltArchive | None:
         media_keys = account.media_keys + await notes_service.user_media_keys(session, user_id=user_id)
     documents = _merge_documents(account.documents, content)
     storage: Storage = services.storage
-    # Spooled to a temporary file, so a large archive is held in memory only once, for the upload.
-    with tempfile.TemporaryFile() as fh:
-        await _write_zip(fh, storage, documents=documents, media_keys=media_keys, user_id=user_id)
-        await asyncio.to_thread(fh.seek, 0)
-        blob = await asyncio.to_thread(fh.read)
+    # Written to a temporary file and stored from it: an archive of many videos never has to
+    # fit in memory (one media file at a time does).
     key = f"exports/{user_id}/{export_id}-{secrets.token_hex(8)}.zip"
-    await storage.put(key, blob, content_type="application/zip")
-    return BuiltArchive(storage_key=key, size_bytes=len(blob))
+    with tempfile.TemporaryDirectory(prefix="bridgenote-export-") as scratch:
+        path = Path(scratch) / "archive.zip"
+        with path.open("wb") as fh:
+            await _write_zip(fh, storage, documents=documents, media_keys=media_keys, user_id=user_id)
+        size = path.stat().st_size
+        await storage.put_file(key, path, content_type="application/zip")
+    return BuiltArchive(storage_key=key, size_bytes=size)
 
 
 async def _is_last_attempt(ctx: JobContext) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,12 +23,24 @@ if TYPE_CHECKING:
 
 PUBLIC_PREFIXES = ("m/", "a/")
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Large files (account archives) move in pieces of this size, so that neither the worker
+# that stores one nor the web process that serves it holds the whole file in memory.
+CHUNK_BYTES = 1024 * 1024
 
 
 class Storage(Protocol):
     async def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
     async def get(self, key: str) -> bytes: ...
+
+    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        """Store the file at ``path`` under ``key`` without reading it into memory whole."""
+        ...
+
+    def chunks(self, key: str, *, chunk_size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        """The stored bytes in pieces of at most ``chunk_size``; a missing key raises
+        ``FileNotFoundError`` from the first step."""
+        ...
 
     async def delete(self, key: str) -> None: ...
 
@@ -63,6 +77,25 @@ class LocalStorage:
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self.path(key).read_bytes)
+
+    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        target = self.path(key)
+
+        def copy() -> None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+
+        await asyncio.to_thread(copy)
+
+    async def chunks(self, key: str, *, chunk_size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        fh = await asyncio.to_thread(self.path(key).open, "rb")
+        try:
+            while piece := await asyncio.to_thread(fh.read, chunk_size):
+                yield piece
+        finally:
+            await asyncio.to_thread(fh.close)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, True)
@@ -125,6 +158,28 @@ class S3Storage:
             return body
 
         return await asyncio.to_thread(read)
+
+    async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
+        extra: dict[str, Any] = {"ContentType": content_type}
+        if key.startswith(PUBLIC_PREFIXES):
+            extra["CacheControl"] = IMMUTABLE
+        # boto3's managed transfer: a multipart upload in parts for large files, so the
+        # object still appears whole or not at all.
+        await asyncio.to_thread(self.client.upload_file, str(path), self.bucket, self._key(key), ExtraArgs=extra)
+
+    async def chunks(self, key: str, *, chunk_size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        def open_body() -> Any:
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
+            except self.client.exceptions.NoSuchKey as exc:
+                raise FileNotFoundError(key) from exc
+
+        body = await asyncio.to_thread(open_body)
+        try:
+            while piece := await asyncio.to_thread(body.read, chunk_size):
+                yield piece
+        finally:
+            await asyncio.to_thread(body.close)
 
     async def delete(self, key: str) -> None:
         # S3 deletes are idempotent: a missing key is not an error (as LocalStorage's unlink(missing_ok)).
