@@ -19,7 +19,7 @@ from botocore.stub import Stubber
 
 from bridgenote.config import Settings, StorageSettings
 from bridgenote.core.errors import BadRequest
-from bridgenote.core.storage import IMMUTABLE, LocalStorage, S3Storage, storage_from_settings
+from bridgenote.core.storage import IMMUTABLE, LocalStorage, S3Storage, copy_to_file, opened, storage_from_settings
 
 
 async def test_local_storage_round_trip(tmp_path: Path) -> None:
@@ -48,6 +48,14 @@ async def test_local_storage_stores_a_file_and_reads_it_back_in_pieces(tmp_path:
         await anext(missing)
     with pytest.raises(BadRequest):
         await storage.put_file("../escape", tmp_path / "x", content_type="text/plain")
+    # What responses and the video pipeline use: a missing key fails before anything streams.
+    with pytest.raises(FileNotFoundError):
+        await opened(storage, "exports/1/nothing.zip")
+    assert b"".join([piece async for piece in await opened(storage, "exports/1/a.zip")]) == data
+    await storage.put("exports/1/empty.zip", b"", content_type="application/zip")
+    assert [piece async for piece in await opened(storage, "exports/1/empty.zip")] == []
+    assert await copy_to_file(storage, "exports/1/a.zip", tmp_path / "copy.zip") == len(data)
+    assert (tmp_path / "copy.zip").read_bytes() == data
 
 
 def _s3() -> tuple[S3Storage, Stubber]:

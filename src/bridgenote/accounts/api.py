@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile, status
@@ -34,7 +33,7 @@ from bridgenote.core.images import make_avatar
 from bridgenote.core.pagination import Page
 from bridgenote.core.runtime import Runtime
 from bridgenote.core.schemas import OK, ErrorResponse, IdPath
-from bridgenote.core.storage import Storage
+from bridgenote.core.storage import Storage, opened
 from bridgenote.core.web import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -255,27 +254,19 @@ async def download_export(export_id: IdPath, viewer: UserDep, session: SessionDe
     export = await service.get_export(session, viewer=viewer, export_id=export_id)
     if export.state != "ready" or not export.storage_key:
         raise NotFound("That export is not ready yet.", code="export_not_ready")
-    # Streamed: an archive holds every photo and video of the account and may run to
-    # gigabytes. The first piece is read here, so a missing file is still a 404.
-    pieces = runtime.storage.chunks(export.storage_key)
+    # Streamed: an archive holds every photo and video of the account and may run to gigabytes.
     try:
-        first = await anext(pieces, b"")
+        body = await opened(runtime.storage, export.storage_key)
     except FileNotFoundError:
         # A newer archive replaced it while this row was still being read.
         raise NotFound("That archive is no longer kept. Ask for a new one.", code="export_gone") from None
-
-    async def body() -> AsyncIterator[bytes]:
-        yield first
-        async for piece in pieces:
-            yield piece
-
     headers = {
         "Content-Disposition": f'attachment; filename="bridgenote-export-{export.id}.zip"',
         "Cache-Control": "private, no-store",
     }
     if export.size_bytes is not None:
         headers["Content-Length"] = str(export.size_bytes)
-    return StreamingResponse(body(), media_type="application/zip", headers=headers)
+    return StreamingResponse(body, media_type="application/zip", headers=headers)
 
 
 @router.get("/users/{username}", response_model=UserRead, tags=["users"])

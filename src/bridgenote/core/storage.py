@@ -201,6 +201,31 @@ class S3Storage:
         return f"{self.public_url}/{self._key(key)}"
 
 
+async def opened(storage: Storage, key: str, *, chunk_size: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+    """``storage.chunks(key)`` with its first piece already read: a missing key raises
+    ``FileNotFoundError`` here, before a response that streams the rest has started."""
+    pieces = storage.chunks(key, chunk_size=chunk_size)
+    first = await anext(pieces, b"")
+
+    async def all_pieces() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for piece in pieces:
+            yield piece
+
+    return all_pieces()
+
+
+async def copy_to_file(storage: Storage, key: str, path: Path) -> int:
+    """Write the stored file to ``path`` piece by piece; how many bytes."""
+    size = 0
+    with await asyncio.to_thread(path.open, "wb") as fh:
+        async for piece in storage.chunks(key):
+            await asyncio.to_thread(fh.write, piece)
+            size += len(piece)
+    return size
+
+
 def storage_from_settings(settings: Settings) -> Storage:
     backend = settings.storage.backend
     if backend == "local":

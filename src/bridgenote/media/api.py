@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from bridgenote.core.schemas import OK, ErrorResponse, IdPath
 from bridgenote.core.web import RuntimeDep, SessionDep, TransactionalRoute, UserDep, ViewerDep
@@ -73,9 +73,9 @@ async def get_image(
 )
 async def get_original(media_id: IdPath, viewer: UserDep, session: SessionDep, runtime: RuntimeDep) -> Response:
     """The stored upload, for its owner only (for example a video still being processed)."""
-    data, content_type = await service.original_file(session, storage=runtime.storage, viewer=viewer, media_id=media_id)
+    body, content_type = await service.original_file(session, storage=runtime.storage, viewer=viewer, media_id=media_id)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
-    return Response(data, media_type=content_type, headers=headers)
+    return StreamingResponse(body, media_type=content_type, headers=headers)
 
 
 @router.delete("/media/{media_id}", response_model=OK)

@@ -27,7 +27,7 @@ import concurrent.futures
 import hashlib
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from bridgenote.core.errors import AppError, BadRequest, NotFound, PayloadTooLar
 from bridgenote.core.events import publish
 from bridgenote.core.i18n import N_, gettext
 from bridgenote.core.jobs import enqueue, insert_ignore
-from bridgenote.core.storage import Storage
+from bridgenote.core.storage import Storage, copy_to_file, opened
 from bridgenote.media import policy, subtitles, video
 from bridgenote.media.models import MediaFile, MediaProgress, MediaSubtitle
 from bridgenote.media.schemas import SubtitleCreate
@@ -312,11 +312,9 @@ async def _process_video(runtime: Any, upload: _Upload, written: list[str]) -> d
     def progress(share: float) -> None:  # called from the transcoding thread
         pending.append(asyncio.run_coroutine_threadsafe(_set_progress(runtime, upload.id, "transcoding", share), loop))
 
-    data = await storage.get(upload.storage_key)
     with tempfile.TemporaryDirectory(prefix="bridgenote-video-") as tmp:
         source = Path(tmp) / "source"
-        await asyncio.to_thread(source.write_bytes, data)
-        del data
+        await copy_to_file(storage, upload.storage_key, source)
         try:
             result = await asyncio.to_thread(
                 video.transcode,
@@ -631,7 +629,9 @@ async def image_for(
     return (key, True) if key else (str(media.storage_key), False)
 
 
-async def original_file(session: AsyncSession, *, storage: Storage, viewer: Viewer, media_id: int) -> tuple[bytes, str]:
+async def original_file(
+    session: AsyncSession, *, storage: Storage, viewer: Viewer, media_id: int
+) -> tuple[AsyncIterator[bytes], str]:
     """For its owner only: the untouched upload when it was kept (``MEDIA__KEEP_ORIGINAL``,
     with whatever metadata it carried: it is the owner's own file), else the stored master
     (a video's private upload until it is processed, then its clean MP4)."""
@@ -643,7 +643,7 @@ async def original_file(session: AsyncSession, *, storage: Storage, viewer: View
     if original is not None:
         key, content_type = original, ORIGINAL_TYPES.get(original.rsplit(".", 1)[-1], "application/octet-stream")
     try:
-        return await storage.get(key), content_type
+        return await opened(storage, key), content_type  # a video may be 200 MB: streamed
     except FileNotFoundError as exc:
         raise NotFound("That upload does not exist.", code="media_not_found") from exc
 
